@@ -1,0 +1,87 @@
+"""Canonical JSON (appendices.md "Canonical JSON"): the byte encoding every hash and
+signature in Matrix is computed over, the strict number rules of room versions 6+, and
+a JSON parser for untrusted input."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import canonicaljson
+import orjson
+
+from .errors import InvalidJson
+
+#: Numbers must lie in [-(2**53)+1, (2**53)-1] so that every JSON library, including
+#: those holding numbers as IEEE doubles, reads them back exactly.
+MAX_SAFE_INTEGER = 2**53 - 1
+MIN_SAFE_INTEGER = -MAX_SAFE_INTEGER
+
+
+def encode_canonical_json(obj: Any) -> bytes:
+    """The canonical UTF-8 encoding of `obj`: no insignificant whitespace, keys sorted by
+    code point, non-ASCII written as UTF-8 rather than escaped.
+
+    Delegates to matrix-org's `canonicaljson` so that our bytes (and so our hashes and
+    signatures) are the ones other servers compute, including for the floats and large
+    integers that room versions 1-5 tolerate. NaN and infinities raise `InvalidJson`.
+    """
+    try:
+        return canonicaljson.encode_canonical_json(obj)
+    except ValueError as e:  # allow_nan=False: NaN, Infinity, -Infinity
+        raise InvalidJson(f"value cannot be encoded as canonical JSON: {e}") from None
+
+
+def check_strict_json(obj: Any) -> None:
+    """Raise `InvalidJson` if `obj` holds a float or an integer outside the safe range
+    anywhere in its structure (the rule room versions 6+ enforce, rooms/v6.md)."""
+    stack: list[tuple[str, Any]] = [("", obj)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, bool) or value is None or isinstance(value, str):
+            continue
+        if isinstance(value, int):
+            if not MIN_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+                raise InvalidJson(f"{_where(path)}integer {value} is outside ±(2^53-1)")
+        elif isinstance(value, float):
+            raise InvalidJson(f"{_where(path)}float {value!r} is not allowed")
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{key}" if path else key, v) for key, v in value.items())
+        elif isinstance(value, list | tuple):
+            stack.extend((f"{path}[{i}]", v) for i, v in enumerate(value))
+        else:
+            raise InvalidJson(f"{_where(path)}{type(value).__name__} is not a JSON value")
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse untrusted JSON bytes, raising `InvalidJson` for anything that is not
+    well-formed UTF-8 JSON: NaN/Infinity literals, lone surrogates, and objects that
+    repeat a key.
+
+    Duplicate keys are refused because parsers disagree on which value wins, and a
+    signature over such a document would mean different things to different servers.
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise InvalidJson(f"invalid JSON: {e}") from None
+    if isinstance(value, dict | list):
+        # orjson keeps the last of repeated keys silently; the stdlib parser lets us
+        # look at every key of every object. The input is known-good UTF-8 by now.
+        json.loads(data, object_pairs_hook=_refuse_duplicate_keys)
+    return value
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise InvalidJson(f"invalid JSON: key {key!r} appears twice in an object")
+            seen.add(key)
+    return result
+
+
+def _where(path: str) -> str:
+    return f"{path}: " if path else ""
