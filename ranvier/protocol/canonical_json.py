@@ -75,11 +75,9 @@ def parse_json(data: bytes) -> Any:
 def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
-        seen: set[str] = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise InvalidJson(f"invalid JSON: key {key!r} appears twice in an object")
-            seen.add(key)
+        keys = [key for key, _ in pairs]
+        duplicate = next(key for key in keys if keys.count(key) > 1)
+        raise InvalidJson(f"invalid JSON: key {duplicate!r} appears twice in an object")
     return result
 
 

@@ -11,11 +11,11 @@ from signedjson.types import SigningKey
 from unpaddedbase64 import encode_base64
 
 from .canonical_json import encode_canonical_json
-from .errors import InvalidEvent
+from .errors import InvalidEvent, InvalidIdentifier
 from .event_validation import validate_pdu
 from .events import Event
 from .hashing import compute_content_hash
-from .identifiers import server_name_of
+from .identifiers import parse_user_id
 from .room_versions import EventFormat, RoomVersion
 from .signing import sign_event
 
@@ -55,7 +55,11 @@ def build_event(
         raise InvalidEvent(f"missing event fields: {', '.join(sorted(missing))}")
     if not isinstance(fields["content"], Mapping):
         raise InvalidEvent("'content' must be an object")
-    if server_name_of(fields["sender"]) != server_name:
+    try:
+        _, sender_server = parse_user_id(fields["sender"])
+    except InvalidIdentifier as e:
+        raise InvalidEvent(f"'sender': {e}") from None
+    if sender_server != server_name:
         raise InvalidEvent(f"sender {fields['sender']} is not a user of {server_name}")
 
     pdu: dict[str, Any] = {
