@@ -1,0 +1,394 @@
+"""Typed configuration, read from a YAML file that uses Synapse's option names.
+
+Every option, its default and its meaning are listed in docs/CONFIGURATION.md and in the
+commented file `generate_config` writes. Relative paths in the file are relative to the
+folder of the file, so a data folder can be moved as a whole.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nacl.signing import SigningKey
+from signedjson.key import generate_signing_key, read_signing_keys, write_signing_keys
+
+from ranvier.protocol.room_versions import KNOWN_ROOM_VERSIONS
+
+
+class ConfigError(Exception):
+    """The configuration is unusable; the message names the option."""
+
+
+@dataclass(frozen=True)
+class ListenerConfig:
+    port: int
+    bind_addresses: tuple[str, ...] = ("127.0.0.1",)
+    type: str = "http"
+    tls: bool = False
+    #: Resource names served: "client", "federation", "keys", "media", "admin"...
+    resources: frozenset[str] = frozenset({"client"})
+    #: Trust X-Forwarded-For from a reverse proxy for the client's IP address.
+    x_forwarded: bool = False
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    engine: str  # "sqlite" or "postgres"
+    #: SQLite: the database file.
+    path: str = ""
+    #: PostgreSQL: keyword arguments for asyncpg.connect (user, password, host, port,
+    #: database, or dsn).
+    connect_args: Mapping[str, Any] = field(default_factory=dict)
+    cp_min: int = 5
+    cp_max: int = 10
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    per_second: float
+    burst_count: int
+
+
+@dataclass(frozen=True)
+class LoginRateLimits:
+    address: RateLimit = RateLimit(0.003, 5)
+    account: RateLimit = RateLimit(0.003, 5)
+    failed_attempts: RateLimit = RateLimit(0.17, 3)
+
+
+@dataclass(frozen=True)
+class PasswordConfig:
+    enabled: bool = True
+    #: argon2id parameters. The defaults cost about as much CPU time as Synapse's
+    #: default bcrypt_rounds of 12 (~0.2 s); benchmarks set both to the same cost.
+    time_cost: int = 3
+    memory_cost: int = 65536  # KiB
+    parallelism: int = 1
+
+
+@dataclass(frozen=True)
+class Config:
+    server_name: str
+    #: The folder relative paths were resolved against (the config file's folder).
+    config_dir: Path
+    database: DatabaseConfig
+    public_baseurl: str = ""
+    listeners: tuple[ListenerConfig, ...] = (ListenerConfig(8008),)
+    serve_server_wellknown: bool = False
+    signing_key_path: Path = Path("signing.key")
+    default_room_version: str = "12"
+    enable_registration: bool = False
+    enable_registration_without_verification: bool = False
+    registration_requires_token: bool = False
+    registration_shared_secret: str | None = None
+    allow_guest_access: bool = False
+    password_config: PasswordConfig = PasswordConfig()
+    #: Lifetime of access tokens that come with a refresh token (ms); None: forever.
+    refreshable_access_token_lifetime_ms: int | None = 5 * 60 * 1000
+    #: Lifetime of refresh tokens (ms); None: until used.
+    refresh_token_lifetime_ms: int | None = None
+    #: How long an unfinished user-interactive authentication session lives (ms).
+    ui_auth_session_timeout_ms: int = 15 * 60 * 1000
+    rc_message: RateLimit = RateLimit(0.2, 10)
+    rc_registration: RateLimit = RateLimit(0.17, 3)
+    rc_login: LoginRateLimits = LoginRateLimits()
+    #: Largest JSON request body accepted by the client and federation APIs (bytes).
+    max_request_size: int = 10 * 1024 * 1024
+    max_upload_size: int = 50 * 1024 * 1024
+    media_store_path: Path = Path("media_store")
+    tls_certificate_path: Path | None = None
+    tls_private_key_path: Path | None = None
+    app_service_config_files: tuple[Path, ...] = ()
+    #: Synapse's list of {user_id, alias, room_id, action} rules, kept as given.
+    room_list_publication_rules: tuple[Mapping[str, Any], ...] = (
+        {"user_id": "*", "alias": "*", "room_id": "*", "action": "allow"},
+    )
+    user_directory_enabled: bool = True
+    user_directory_search_all_users: bool = False
+    log_level: str = "INFO"
+    report_stats: bool = False
+
+
+# --- parsing helpers --------------------------------------------------------------------
+
+_SIZE_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+_DURATION_UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000,
+                   "w": 604_800_000, "y": 31_536_000_000}
+
+
+def parse_size(value: Any, option: str) -> int:
+    """Bytes from an int or a string like "50M" (Synapse's size syntax)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = re.fullmatch(r"\s*(\d+)\s*([KMG]?)\s*", str(value), re.I)
+    if m is None:
+        raise ConfigError(f"{option} must be a size such as 512K or 50M, not {value!r}")
+    return int(m[1]) * _SIZE_UNITS[m[2].upper()]
+
+
+def parse_duration(value: Any, option: str) -> int:
+    """Milliseconds from an int (already ms) or a string like "5m" or "1h"."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    m = re.fullmatch(r"\s*(\d+)\s*(ms|s|m|h|d|w|y)\s*", str(value))
+    if m is None:
+        raise ConfigError(f"{option} must be a duration such as 30s, 5m or 1h, not {value!r}")
+    return int(m[1]) * _DURATION_UNITS[m[2]]
+
+
+def _typed(raw: Mapping[str, Any], key: str, kind: type, default: Any, prefix: str = "") -> Any:
+    value = raw.get(key, default)
+    if value is None:
+        return default
+    ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if kind is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        raise ConfigError(f"{prefix}{key} must be of type {kind.__name__}, not {value!r}")
+    return value
+
+
+def _section(raw: Mapping[str, Any], key: str, prefix: str = "") -> Mapping[str, Any]:
+    value = raw.get(key) or {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{prefix}{key} must be a mapping")
+    return value
+
+
+def _rate_limit(
+    raw: Mapping[str, Any], key: str, default: RateLimit, prefix: str = ""
+) -> RateLimit:
+    section = _section(raw, key, prefix)
+    name = f"{prefix}{key}."
+    return RateLimit(
+        per_second=float(_typed(section, "per_second", float, default.per_second, name)),
+        burst_count=_typed(section, "burst_count", int, default.burst_count, name),
+    )
+
+
+def _path(base: Path, value: Any, option: str) -> Path:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{option} must be a path")
+    return (base / os.path.expanduser(value)).resolve()
+
+
+def _parse_listener(raw: Any, index: int) -> ListenerConfig:
+    prefix = f"listeners[{index}]."
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"listeners[{index}] must be a mapping")
+    port = raw.get("port")
+    if not isinstance(port, int) or isinstance(port, bool) or not 0 <= port <= 65535:
+        raise ConfigError(f"{prefix}port must be a port number")
+    listener_type = _typed(raw, "type", str, "http", prefix)
+    if listener_type != "http":
+        raise ConfigError(f"{prefix}type {listener_type!r} is not supported (only http)")
+    binds = raw.get("bind_addresses") or ([raw["bind_address"]] if raw.get("bind_address")
+                                          else ["127.0.0.1"])
+    if not isinstance(binds, list) or not all(isinstance(b, str) for b in binds):
+        raise ConfigError(f"{prefix}bind_addresses must be a list of addresses")
+    names: set[str] = set()
+    for resource in raw.get("resources") or [{"names": ["client"]}]:
+        resource_names = resource.get("names") if isinstance(resource, Mapping) else None
+        if not isinstance(resource_names, list):
+            raise ConfigError(f"{prefix}resources entries must have a list of names")
+        names.update(resource_names)
+    return ListenerConfig(
+        port=port,
+        bind_addresses=tuple(binds),
+        type=listener_type,
+        tls=_typed(raw, "tls", bool, False, prefix),
+        resources=frozenset(names),
+        x_forwarded=_typed(raw, "x_forwarded", bool, False, prefix),
+    )
+
+
+def _parse_database(raw: Mapping[str, Any], base: Path) -> DatabaseConfig:
+    section = _section(raw, "database")
+    name = section.get("name", "sqlite3")
+    args = _section(section, "args", "database.")
+    if name in ("sqlite3", "sqlite"):
+        return DatabaseConfig(
+            engine="sqlite",
+            path=str(_path(base, args.get("database", "homeserver.db"), "database.args.database")),
+        )
+    if name in ("psycopg2", "psycopg", "postgres", "postgresql"):
+        keys = ("user", "password", "host", "port", "database", "dsn")
+        connect = {k: args[k] for k in keys if args.get(k) is not None}
+        if "dbname" in args and "database" not in connect:
+            connect["database"] = args["dbname"]  # libpq's spelling, which Synapse accepts
+        return DatabaseConfig(
+            engine="postgres",
+            connect_args=connect,
+            cp_min=_typed(args, "cp_min", int, 5, "database.args."),
+            cp_max=_typed(args, "cp_max", int, 10, "database.args."),
+        )
+    raise ConfigError(f"database.name must be sqlite3 or psycopg2, not {name!r}")
+
+
+def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
+    """Build a `Config` from the parsed YAML; relative paths are resolved against
+    `config_dir`."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError("the configuration file must hold a mapping")
+    server_name = raw.get("server_name")
+    if not isinstance(server_name, str) or not server_name:
+        raise ConfigError("server_name is required")
+    base = config_dir.resolve()
+    defaults = Config(server_name, base, DatabaseConfig("sqlite"))
+
+    room_version = str(raw.get("default_room_version", defaults.default_room_version))
+    if room_version not in KNOWN_ROOM_VERSIONS:
+        raise ConfigError(f"default_room_version {room_version!r} is not a known room version")
+    listeners = raw.get("listeners", [{"port": 8008}])
+    if not isinstance(listeners, list):
+        raise ConfigError("listeners must be a list")
+    pw = _section(raw, "password_config")
+    argon2 = _section(pw, "argon2", "password_config.")
+    rc_login = _section(raw, "rc_login")
+    user_dir = _section(raw, "user_directory")
+    ui_auth = _section(raw, "ui_auth")
+    tls_cert = raw.get("tls_certificate_path")
+    tls_key = raw.get("tls_private_key_path")
+    refresh_lifetime = raw.get("refresh_token_lifetime")
+    access_lifetime = raw.get("refreshable_access_token_lifetime", "5m")
+    rules = raw.get("room_list_publication_rules", defaults.room_list_publication_rules)
+    if not isinstance(rules, (list, tuple)) or not all(isinstance(r, Mapping) for r in rules):
+        raise ConfigError("room_list_publication_rules must be a list of mappings")
+    appservices = raw.get("app_service_config_files") or []
+    if not isinstance(appservices, list):
+        raise ConfigError("app_service_config_files must be a list of paths")
+    log_level = str(raw.get("log_level", defaults.log_level)).upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"log_level {log_level!r} is not a logging level")
+
+    config = Config(
+        server_name=server_name,
+        config_dir=base,
+        database=_parse_database(raw, base),
+        public_baseurl=_typed(raw, "public_baseurl", str, ""),
+        listeners=tuple(_parse_listener(item, i) for i, item in enumerate(listeners)),
+        serve_server_wellknown=_typed(raw, "serve_server_wellknown", bool, False),
+        signing_key_path=_path(
+            base, raw.get("signing_key_path", f"{server_name}.signing.key"), "signing_key_path"
+        ),
+        default_room_version=room_version,
+        enable_registration=_typed(raw, "enable_registration", bool, False),
+        enable_registration_without_verification=_typed(
+            raw, "enable_registration_without_verification", bool, False
+        ),
+        registration_requires_token=_typed(raw, "registration_requires_token", bool, False),
+        registration_shared_secret=_typed(raw, "registration_shared_secret", str, None),
+        allow_guest_access=_typed(raw, "allow_guest_access", bool, False),
+        password_config=PasswordConfig(
+            enabled=_typed(pw, "enabled", bool, True, "password_config."),
+            time_cost=_typed(argon2, "time_cost", int, 3, "password_config.argon2."),
+            memory_cost=_typed(argon2, "memory_cost", int, 65536, "password_config.argon2."),
+            parallelism=_typed(argon2, "parallelism", int, 1, "password_config.argon2."),
+        ),
+        refreshable_access_token_lifetime_ms=(
+            None if access_lifetime is None
+            else parse_duration(access_lifetime, "refreshable_access_token_lifetime")
+        ),
+        refresh_token_lifetime_ms=(
+            None if refresh_lifetime is None
+            else parse_duration(refresh_lifetime, "refresh_token_lifetime")
+        ),
+        ui_auth_session_timeout_ms=parse_duration(
+            ui_auth.get("session_timeout", "15m"), "ui_auth.session_timeout"
+        ),
+        rc_message=_rate_limit(raw, "rc_message", defaults.rc_message),
+        rc_registration=_rate_limit(raw, "rc_registration", defaults.rc_registration),
+        rc_login=LoginRateLimits(
+            address=_rate_limit(rc_login, "address", LoginRateLimits.address, "rc_login."),
+            account=_rate_limit(rc_login, "account", LoginRateLimits.account, "rc_login."),
+            failed_attempts=_rate_limit(
+                rc_login, "failed_attempts", LoginRateLimits.failed_attempts, "rc_login."
+            ),
+        ),
+        max_request_size=parse_size(raw.get("max_request_size", "10M"), "max_request_size"),
+        max_upload_size=parse_size(raw.get("max_upload_size", "50M"), "max_upload_size"),
+        media_store_path=_path(base, raw.get("media_store_path", "media_store"),
+                               "media_store_path"),
+        tls_certificate_path=_path(base, tls_cert, "tls_certificate_path") if tls_cert else None,
+        tls_private_key_path=_path(base, tls_key, "tls_private_key_path") if tls_key else None,
+        app_service_config_files=tuple(
+            _path(base, p, "app_service_config_files") for p in appservices
+        ),
+        room_list_publication_rules=tuple(rules),
+        user_directory_enabled=_typed(user_dir, "enabled", bool, True, "user_directory."),
+        user_directory_search_all_users=_typed(
+            user_dir, "search_all_users", bool, False, "user_directory."
+        ),
+        log_level=log_level,
+        report_stats=_typed(raw, "report_stats", bool, False),
+    )
+    if any(listener.tls for listener in config.listeners) and not (
+        config.tls_certificate_path and config.tls_private_key_path
+    ):
+        raise ConfigError(
+            "a listener has tls: true but tls_certificate_path/tls_private_key_path are not set"
+        )
+    return config
+
+
+def load_config(path: str | os.PathLike[str]) -> Config:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except OSError as e:
+        raise ConfigError(f"cannot read {path}: {e.strerror}") from e
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path} is not valid YAML: {e}") from e
+    return parse_config(raw or {}, path.parent)
+
+
+# --- signing keys -------------------------------------------------------------------------
+
+
+def new_signing_key_file(path: Path) -> None:
+    """Write a new ed25519 key in Synapse's format: `ed25519 <key id> <base64 seed>`."""
+    version = "a_" + "".join(secrets.choice(string.ascii_letters) for _ in range(4))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        write_signing_keys(f, [generate_signing_key(version)])
+
+
+def read_signing_key(path: Path) -> SigningKey:
+    """The first key of a Synapse-format key file (it has `.alg` and `.version`)."""
+    try:
+        with open(path) as f:
+            keys = read_signing_keys(f)
+    except OSError as e:
+        raise ConfigError(f"cannot read signing_key_path {path}: {e.strerror}") from e
+    except ValueError as e:
+        raise ConfigError(f"signing_key_path {path} is not a signing key file: {e}") from e
+    if not keys:
+        raise ConfigError(f"signing_key_path {path} holds no key")
+    return keys[0]
+
+
+def generate_config(server_name: str, config_path: Path) -> None:
+    """Write a commented configuration with every option at its default, data in the
+    config file's folder, a new signing key and a new registration secret."""
+    from ranvier.config_template import render_config_template
+
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path = config_path.parent / f"{server_name}.signing.key"
+    if not key_path.exists():
+        new_signing_key_file(key_path)
+    config_path.write_text(
+        render_config_template(
+            server_name=server_name,
+            signing_key_path=key_path.name,
+            registration_shared_secret=secrets.token_urlsafe(32),
+        )
+    )

@@ -1,0 +1,171 @@
+"""The composition root: configuration -> database -> stores -> services -> HTTP apps.
+
+This is the only module that constructs stores and services; everything else receives
+its collaborators through its constructor (or, for route handlers, the `HomeServer`
+container). To add a domain: add its store to `Stores`, its service to `HomeServer`,
+construct both in `build_homeserver`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from nacl.signing import SigningKey
+
+from ranvier.api import admin, client
+from ranvier.api.http import (
+    HOMESERVER,
+    TRUST_X_FORWARDED,
+    add_cors_headers,
+    error_middleware,
+)
+from ranvier.api.ratelimit import Ratelimiter
+from ranvier.clock import Clock
+from ranvier.config import Config, ListenerConfig, read_signing_key
+from ranvier.services.accounts import AccountsService
+from ranvier.services.auth import AuthService
+from ranvier.services.devices import DevicesService
+from ranvier.services.passwords import PasswordHasher
+from ranvier.services.uia import UIAService
+from ranvier.storage.accounts import AccountsStore
+from ranvier.storage.database import Database, open_database
+from ranvier.storage.devices import DevicesStore
+from ranvier.storage.uia import UIAStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Stores:
+    accounts: AccountsStore
+    devices: DevicesStore
+    uia: UIAStore
+
+
+@dataclass
+class HomeServer:
+    """Everything a route handler may reach, built once and passed explicitly."""
+
+    config: Config
+    db: Database
+    clock: Clock
+    signing_key: SigningKey
+    stores: Stores
+    ratelimiter: Ratelimiter
+    auth: AuthService
+    accounts: AccountsService
+    devices: DevicesService
+    uia: UIAService
+
+    @property
+    def server_name(self) -> str:
+        return self.config.server_name
+
+    async def close(self) -> None:
+        """Stop background work. The database belongs to whoever opened it."""
+
+
+async def build_homeserver(
+    config: Config, db: Database, clock: Clock | None = None
+) -> HomeServer:
+    clock = clock or Clock()
+    stores = Stores(
+        accounts=AccountsStore(db),
+        devices=DevicesStore(db),
+        uia=UIAStore(db),
+    )
+    auth = AuthService(stores.accounts, clock)
+    passwords = PasswordHasher(config.password_config)
+    devices = DevicesService(stores.devices, stores.accounts, auth)
+    accounts = AccountsService(config, clock, stores.accounts, devices, auth, passwords)
+    uia = UIAService(config, clock, stores.uia, stores.accounts, passwords)
+    return HomeServer(
+        config=config,
+        db=db,
+        clock=clock,
+        signing_key=read_signing_key(config.signing_key_path),
+        stores=stores,
+        ratelimiter=Ratelimiter(clock),
+        auth=auth,
+        accounts=accounts,
+        devices=devices,
+        uia=uia,
+    )
+
+
+#: Listener resource name -> the route modules' `routes` functions it serves. Resource
+#: names without an entry yet (federation, keys, media) are accepted and logged.
+RESOURCES: dict[str, tuple[Callable[[HomeServer], list[web.RouteDef]], ...]] = {
+    "client": (client.routes, admin.routes),
+}
+
+
+def create_app(
+    hs: HomeServer, resources: frozenset[str] | None, *, x_forwarded: bool = False
+) -> web.Application:
+    """An aiohttp app serving these listener resources (None: all of them)."""
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=hs.config.max_request_size
+    )
+    app[HOMESERVER] = hs
+    app[TRUST_X_FORWARDED] = x_forwarded
+    app.on_response_prepare.append(add_cors_headers)
+    names = set(RESOURCES) if resources is None else resources
+    for name in sorted(names):
+        for routes in RESOURCES.get(name, ()):
+            app.add_routes(routes(hs))
+        if name not in RESOURCES:
+            logger.warning("Listener resource %r is not served by this version", name)
+    return app
+
+
+def _tls_context(config: Config) -> ssl.SSLContext:
+    assert config.tls_certificate_path and config.tls_private_key_path
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(config.tls_certificate_path, config.tls_private_key_path)
+    return context
+
+
+async def _start_listener(hs: HomeServer, listener: ListenerConfig) -> web.AppRunner:
+    runner = web.AppRunner(
+        create_app(hs, listener.resources, x_forwarded=listener.x_forwarded),
+        access_log=None,
+    )
+    await runner.setup()
+    ssl_context = _tls_context(hs.config) if listener.tls else None
+    for address in listener.bind_addresses:
+        await web.TCPSite(runner, address, listener.port, ssl_context=ssl_context).start()
+        logger.info(
+            "Listening on %s://%s:%d (%s)",
+            "https" if listener.tls else "http", address, listener.port,
+            ", ".join(sorted(listener.resources)),
+        )
+    return runner
+
+
+async def serve(config: Config) -> None:
+    """Run every listener until SIGTERM or SIGINT, then shut down cleanly."""
+    db = await open_database(config.database)
+    hs = await build_homeserver(config, db)
+    runners: list[web.AppRunner] = []
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        for listener in config.listeners:
+            runners.append(await _start_listener(hs, listener))
+        logger.info("Ranvier is serving %s", config.server_name)
+        await stop.wait()
+        logger.info("Shutting down")
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+        await hs.close()
+        await db.close()

@@ -1,0 +1,40 @@
+"""Devices: listing, naming and deleting them (a deleted device loses its tokens)."""
+
+from __future__ import annotations
+
+from ranvier.errors import MatrixError
+from ranvier.services.auth import AuthService
+from ranvier.storage.accounts import AccountsStore
+from ranvier.storage.devices import DeviceRecord, DevicesStore
+
+
+class DevicesService:
+    def __init__(self, devices: DevicesStore, accounts: AccountsStore, auth: AuthService) -> None:
+        self._devices = devices
+        self._accounts = accounts
+        self._auth = auth
+
+    async def ensure_device(
+        self, user_id: str, device_id: str, display_name: str | None
+    ) -> None:
+        await self._devices.ensure_device(user_id, device_id, display_name)
+
+    async def get_devices(self, user_id: str) -> list[DeviceRecord]:
+        return await self._devices.get_devices(user_id)
+
+    async def get_device(self, user_id: str, device_id: str) -> DeviceRecord:
+        device = await self._devices.get_device(user_id, device_id)
+        if device is None:
+            raise MatrixError(404, "M_NOT_FOUND", f"No device {device_id!r}")
+        return device
+
+    async def set_display_name(self, user_id: str, device_id: str, name: str | None) -> None:
+        if not await self._devices.set_display_name(user_id, device_id, name):
+            raise MatrixError(404, "M_NOT_FOUND", f"No device {device_id!r}")
+
+    async def delete_devices(self, user_id: str, device_ids: list[str] | None = None) -> None:
+        """Delete these devices (all when None) and log them out."""
+        tokens = await self._accounts.delete_access_tokens(user_id, device_ids)
+        self._auth.forget_tokens(tokens)
+        await self._accounts.delete_refresh_tokens(user_id, device_ids)
+        await self._devices.delete_devices(user_id, device_ids)
