@@ -49,6 +49,12 @@ def _check_fields(pdu: Mapping[str, Any], room_version: RoomVersion) -> None:
     _check_room_id(pdu, event_type, room_version)
     if room_version.event_format is EventFormat.V1:
         _check_identifier("event_id", check_event_id, _require(pdu, "event_id", str), room_version)
+    elif "event_id" in pdu:
+        # The ID is the reference hash, which would cover this field: a claimed ID could
+        # only ever be wrong. Synapse refuses such events too.
+        raise InvalidEvent(
+            f"'event_id' is not part of an event in room version {room_version.identifier}"
+        )
     _require(pdu, "content", dict)
     origin_server_ts = _require(pdu, "origin_server_ts", int)
     if origin_server_ts < 0:

@@ -89,6 +89,11 @@ def test_malformed_v6_pdu_is_refused(changes: dict, problem: str | None) -> None
         validate_pdu(_pdu(V6, **changes), V6)
 
 
+def test_hash_id_versions_refuse_an_event_id_field() -> None:
+    with pytest.raises(InvalidEvent, match="'event_id' is not part of an event in room version 4"):
+        validate_pdu(_pdu(V4, event_id="$" + HASH), V4)
+
+
 def test_not_an_object_is_refused() -> None:
     with pytest.raises(InvalidEvent, match="must be a JSON object, not list"):
         validate_pdu([], V4)
