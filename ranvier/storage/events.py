@@ -1,0 +1,354 @@
+"""The event graph: events, their prev/auth edges, forward extremities, redactions and
+client transaction IDs, and the one transaction that persists a batch of them.
+
+Events are stored exactly as received or built. Redactions are applied when an event is
+read (`StoredEvent.served_event`), so the original stays available to the server and a
+redaction that arrives before its target still applies (docs/EVENTS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from ranvier.protocol.events import Event, StateKey
+from ranvier.protocol.redaction import redact
+from ranvier.protocol.room_versions import get_room_version
+from ranvier.storage.database import Connection, Database
+from ranvier.storage.lru import LruCache
+from ranvier.storage.rooms import MembershipChange, RoomStore
+from ranvier.storage.state import NewStateGroup, StateStore
+from ranvier.storage.stream_ids import StreamIdGenerator
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    event: Event
+    stream_ordering: int
+    outlier: bool = False
+    rejected_reason: str | None = None
+    soft_failed: bool = False
+    redacted_by: str | None = None
+
+    def served_event(self) -> Event:
+        """The event as others may see it: pruned once a redaction applies to it."""
+        if self.redacted_by is None:
+            return self.event
+        pruned = redact(self.event.pdu, self.event.room_version)
+        return Event(pruned, self.event.room_version, self.event.event_id)
+
+
+@dataclass(frozen=True)
+class TxnKey:
+    user_id: str
+    device_id: str
+    txn_id: str
+
+
+@dataclass(frozen=True)
+class EventToPersist:
+    event: Event
+    outlier: bool = False
+    rejected_reason: str | None = None
+    soft_failed: bool = False
+    #: groups of the state before and after the event (None for outliers)
+    state_groups: tuple[int, int] | None = None
+    txn: TxnKey | None = None
+
+
+@dataclass
+class RoomBatch:
+    """Everything one room's batch changes, written in one transaction."""
+
+    room_id: str
+    events: list[EventToPersist]
+    new_groups: list[NewStateGroup] = field(default_factory=list)
+    #: the room's forward extremities after the batch (None: unchanged)
+    forward_extremities: set[str] | None = None
+    #: current-state changes: key -> new event (None removes the key)
+    current_state_delta: dict[StateKey, Event | None] = field(default_factory=dict)
+    #: memberships of our own users that changed in current state
+    local_memberships: list[MembershipChange] = field(default_factory=list)
+
+
+class EventsStore:
+    def __init__(self, db: Database, state: StateStore, rooms: RoomStore) -> None:
+        self._db = db
+        self._state = state
+        self._rooms = rooms
+        self._cache: LruCache[str, StoredEvent] = LruCache(20_000)
+        self.stream = StreamIdGenerator(0)
+
+    async def start(self) -> None:
+        self.stream = await StreamIdGenerator.load(self._db, "events", "stream_ordering")
+
+    # --- writing -------------------------------------------------------------------
+
+    async def persist_batch(self, batch: RoomBatch) -> list[StoredEvent]:
+        """Write a room's batch atomically; returns the events with their positions."""
+        async with self._db.transaction() as conn:
+            # IDs are taken inside the transaction: on SQLite (one writer) positions
+            # then follow commit order; on PostgreSQL the generator hides the gaps.
+            with self.stream.allocate(len(batch.events)) as positions:
+                stored = [
+                    StoredEvent(
+                        item.event,
+                        pos,
+                        item.outlier,
+                        item.rejected_reason,
+                        item.soft_failed,
+                        await self._pending_redaction(conn, item),
+                    )
+                    for item, pos in zip(batch.events, positions, strict=True)
+                ]
+                await self._write_events(conn, batch, stored)
+                await self._rooms.write_new_rooms(
+                    conn, [s.event for s in stored if _creates_room(s)]
+                )
+                await StateStore.write_groups(conn, batch.new_groups)
+                await self._write_current_state(conn, batch)
+                await self._rooms.write_memberships(
+                    conn, [s for s in stored if _is_membership(s)], batch.local_memberships
+                )
+                redacted = await self._write_redactions(conn, stored)
+        for s in stored:
+            self._cache.set(s.event.event_id, s)
+        for event_id in redacted:
+            self._cache.pop(event_id)
+        return stored
+
+    async def _pending_redaction(self, conn: Connection, item: EventToPersist) -> str | None:
+        """A redaction we already hold for an event arriving now."""
+        return await conn.fetchval(  # type: ignore[no-any-return]
+            "SELECT r.event_id FROM redactions r JOIN events e ON e.event_id = r.event_id"
+            " WHERE r.redacts = ? AND e.room_id = ? AND e.rejected_reason IS NULL LIMIT 1",
+            item.event.event_id,
+            item.event.room_id,
+        )
+
+    @staticmethod
+    async def _write_events(
+        conn: Connection, batch: RoomBatch, stored: Sequence[StoredEvent]
+    ) -> None:
+        await conn.executemany(
+            "INSERT INTO events (stream_ordering, event_id, room_id, room_version,"
+            " topological_ordering, type, state_key, sender, origin_server_ts, json, outlier,"
+            " rejected_reason, soft_failed, redacted_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    s.stream_ordering,
+                    s.event.event_id,
+                    s.event.room_id,
+                    s.event.room_version.identifier,
+                    s.event.depth,
+                    s.event.type,
+                    s.event.state_key,
+                    s.event.sender,
+                    s.event.origin_server_ts,
+                    orjson.dumps(s.event.pdu).decode(),
+                    int(s.outlier),
+                    s.rejected_reason,
+                    int(s.soft_failed),
+                    s.redacted_by,
+                )
+                for s in stored
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO event_edges (event_id, prev_event_id) VALUES (?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [(s.event.event_id, p) for s in stored for p in s.event.prev_event_ids()],
+        )
+        await conn.executemany(
+            "INSERT INTO event_auth (event_id, auth_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(s.event.event_id, a) for s in stored for a in s.event.auth_event_ids()],
+        )
+        await conn.executemany(
+            "INSERT INTO event_to_state_groups"
+            " (event_id, state_group_before, state_group_after) VALUES (?, ?, ?)",
+            [
+                (item.event.event_id, *item.state_groups)
+                for item in batch.events
+                if item.state_groups is not None
+            ],
+        )
+        await conn.executemany(
+            "INSERT INTO event_txn_ids"
+            " (user_id, device_id, txn_id, event_id, room_id, inserted_ts)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (t.user_id, t.device_id, t.txn_id, item.event.event_id, batch.room_id,
+                 item.event.origin_server_ts)
+                for item in batch.events
+                if (t := item.txn) is not None
+            ],
+        )
+        if batch.forward_extremities is not None:
+            await conn.execute("DELETE FROM forward_extremities WHERE room_id = ?", batch.room_id)
+            await conn.executemany(
+                "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
+                [(batch.room_id, e) for e in sorted(batch.forward_extremities)],
+            )
+
+    @staticmethod
+    async def _write_current_state(conn: Connection, batch: RoomBatch) -> None:
+        removed = [k for k, ev in batch.current_state_delta.items() if ev is None]
+        await conn.executemany(
+            "DELETE FROM current_state WHERE room_id = ? AND type = ? AND state_key = ?",
+            [(batch.room_id, k[0], k[1]) for k in removed],
+        )
+        await conn.executemany(
+            "INSERT INTO current_state (room_id, type, state_key, event_id, membership)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (room_id, type, state_key)"
+            " DO UPDATE SET event_id = excluded.event_id, membership = excluded.membership",
+            [
+                (batch.room_id, k[0], k[1], ev.event_id, ev.membership if k[0] ==
+                 "m.room.member" else None)
+                for k, ev in batch.current_state_delta.items()
+                if ev is not None
+            ],
+        )
+
+    async def _write_redactions(
+        self, conn: Connection, stored: Sequence[StoredEvent]
+    ) -> list[str]:
+        """Record accepted redactions and mark the targets we hold; returns the targets."""
+        pairs = [
+            (s.event.event_id, target)
+            for s in stored
+            if s.event.type == "m.room.redaction"
+            and s.rejected_reason is None
+            and (target := s.event.redacts) is not None
+        ]
+        await conn.executemany(
+            "INSERT INTO redactions (event_id, redacts) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            pairs,
+        )
+        # Only an event of the same room can be redacted by it.
+        room_id = stored[0].event.room_id if stored else ""
+        await conn.executemany(
+            "UPDATE events SET redacted_by = ?"
+            " WHERE event_id = ? AND room_id = ? AND redacted_by IS NULL",
+            [(rid, target, room_id) for rid, target in pairs],
+        )
+        return [target for _, target in pairs]
+
+    # --- reading ---------------------------------------------------------------------
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        return (await self.get_events([event_id])).get(event_id)
+
+    async def get_events(self, event_ids: Iterable[str]) -> dict[str, StoredEvent]:
+        """The events we hold among `event_ids` (outliers and rejected ones included)."""
+        found: dict[str, StoredEvent] = {}
+        missing: list[str] = []
+        for event_id in dict.fromkeys(event_ids):
+            cached = self._cache.get(event_id)
+            if cached is not None:
+                found[event_id] = cached
+            else:
+                missing.append(event_id)
+        for chunk_start in range(0, len(missing), 500):
+            chunk = missing[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT event_id, room_version, json, stream_ordering, outlier,"
+                " rejected_reason, soft_failed, redacted_by"
+                f" FROM events WHERE event_id IN ({marks})",
+                *chunk,
+            )
+            for event_id, version_id, js, pos, outlier, rejected, soft_failed, redacted in rows:
+                version = get_room_version(version_id)
+                assert version is not None, f"stored event {event_id} has version {version_id}"
+                stored = StoredEvent(
+                    Event(orjson.loads(js), version, event_id),
+                    pos,
+                    bool(outlier),
+                    rejected,
+                    bool(soft_failed),
+                    redacted,
+                )
+                self._cache.set(event_id, stored)
+                found[event_id] = stored
+        return found
+
+    async def get_forward_extremities(self, room_id: str) -> list[str]:
+        rows = await self._db.fetchall(
+            "SELECT event_id FROM forward_extremities WHERE room_id = ?", room_id
+        )
+        return [r[0] for r in rows]
+
+    async def get_prev_event_ids(self, event_id: str) -> list[str]:
+        rows = await self._db.fetchall(
+            "SELECT prev_event_id FROM event_edges WHERE event_id = ?", event_id
+        )
+        return [r[0] for r in rows]
+
+    async def have_children(self, event_ids: Iterable[str]) -> set[str]:
+        """Those of `event_ids` that an event we hold names as a prev_event."""
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(
+            f"SELECT DISTINCT prev_event_id FROM event_edges WHERE prev_event_id IN ({marks})",
+            *ids,
+        )
+        return {r[0] for r in rows}
+
+    async def get_auth_chain_ids(self, event_ids: Iterable[str]) -> set[str]:
+        """Every event reachable from `event_ids` through auth_events (not themselves)."""
+        ids = list(event_ids)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(
+            "WITH RECURSIVE chain(id) AS ("
+            f" SELECT auth_id FROM event_auth WHERE event_id IN ({marks})"
+            " UNION SELECT a.auth_id FROM event_auth a JOIN chain c ON a.event_id = c.id)"
+            " SELECT id FROM chain",
+            *ids,
+        )
+        return {r[0] for r in rows}
+
+    async def get_txn_event_id(self, txn: TxnKey) -> str | None:
+        return await self._db.fetchval(  # type: ignore[no-any-return]
+            "SELECT event_id FROM event_txn_ids WHERE user_id = ? AND device_id = ? AND txn_id = ?",
+            txn.user_id,
+            txn.device_id,
+            txn.txn_id,
+        )
+
+    async def get_txn_ids(self, event_ids: Iterable[str]) -> dict[str, TxnKey]:
+        """The client transaction of each of `event_ids` sent with one."""
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(
+            "SELECT event_id, user_id, device_id, txn_id FROM event_txn_ids"
+            f" WHERE event_id IN ({marks})",
+            *ids,
+        )
+        return {r[0]: TxnKey(r[1], r[2], r[3]) for r in rows}
+
+
+def _creates_room(stored: StoredEvent) -> bool:
+    return (
+        stored.event.type == "m.room.create"
+        and stored.event.state_key == ""
+        and not stored.outlier
+        and stored.rejected_reason is None
+    )
+
+
+def _is_membership(stored: StoredEvent) -> bool:
+    return (
+        stored.event.type == "m.room.member"
+        and stored.event.state_key is not None
+        and stored.rejected_reason is None
+    )
+
