@@ -32,6 +32,8 @@ from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.devices import DevicesService
 from ranvier.services.passwords import PasswordHasher
+from ranvier.services.registration_tokens import RegistrationTokensService
+from ranvier.services.shared_secret import SharedSecretRegistration
 from ranvier.services.uia import UIAService
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
@@ -62,6 +64,8 @@ class HomeServer:
     accounts: AccountsService
     devices: DevicesService
     uia: UIAService
+    registration_tokens: RegistrationTokensService
+    shared_secret: SharedSecretRegistration
 
     @property
     def server_name(self) -> str:
@@ -96,6 +100,8 @@ async def build_homeserver(
         accounts=accounts,
         devices=devices,
         uia=uia,
+        registration_tokens=RegistrationTokensService(stores.accounts, clock),
+        shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),
     )
 
 

@@ -207,3 +207,11 @@ async def optional_auth(request: web.Request) -> Requester | None:
     if access_token(request) is None:
         return None
     return await require_auth(request, allow_guest=True)
+
+
+async def require_admin(request: web.Request) -> Requester:
+    """The requester, who must be a server admin (Synapse admin API; M_FORBIDDEN)."""
+    requester = await require_auth(request)
+    if not await homeserver(request).accounts.is_admin(requester.user_id):
+        raise MatrixError(403, "M_FORBIDDEN", "You are not a server admin")
+    return requester

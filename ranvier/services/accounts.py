@@ -125,6 +125,13 @@ class AccountsService:
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken")
         raise MatrixError(500, "M_UNKNOWN", "Could not allocate a user ID")
 
+    async def is_admin(self, user_id: str) -> bool:
+        user = await self._accounts.get_user(user_id)
+        return user is not None and user.is_admin
+
+    async def complete_registration_token(self, token: str) -> None:
+        await self._accounts.complete_registration_token(token)
+
     # --- sessions ---
 
     async def create_session(

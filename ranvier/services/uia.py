@@ -52,6 +52,11 @@ class UIAService:
         self._accounts = accounts
         self._passwords = passwords
 
+    def registration_flows(self) -> Flows:
+        if self._config.registration_requires_token:
+            return [[REGISTRATION_TOKEN]]
+        return [[DUMMY]]
+
     async def authenticate(
         self,
         auth: Any,

@@ -7,10 +7,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ranvier.api.admin import register, registration_tokens
+
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
 
-ROUTE_MODULES: tuple = (
+ROUTE_MODULES = (
+    register,
+    registration_tokens,
 )
 
 

@@ -8,13 +8,17 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ranvier.api.client import discovery
+from ranvier.api.client import account, devices, discovery, login, register
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
 
 ROUTE_MODULES = (
     discovery,
+    register,
+    login,
+    account,
+    devices,
 )
 
 
