@@ -20,6 +20,7 @@ from tests.protocol.state_res_fixtures import (
     ALICE,
     BOB,
     CHARLIE,
+    PL,
     TOPIC,
     RoomDag,
     Spec,
@@ -326,3 +327,42 @@ def test_mainline_of_an_unknown_power_levels_event_is_just_that_event() -> None:
     room.add(topic("TA", ALICE), ["P"], ts=2)
     room.add(topic("TB", ALICE), ["P"], ts=1)
     assert mainline_order(ids("TA", "TB"), "$unknown", room.events) == ids_list("TB", "TA")
+
+
+# --- the algorithm's start and finish -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "winner"), [("11", "T0"), ("12", "TB")])
+def test_v2_checks_conflicted_events_against_unconflicted_state_and_v2_1_does_not(
+    version: str, winner: str
+) -> None:
+    # Both states hold Bob's ban; one also holds a topic Bob set before it. v2 replays
+    # Bob's topic on top of the (unconflicted) ban and refuses it; v2.1 replays it from
+    # an empty state, where only its own auth events (Bob joined) speak, and the later
+    # topic wins.
+    room = powered_room(version)
+    room.add(topic("T0", ALICE), ["P"], ts=5)
+    room.add(topic("TB", BOB), ["P"], ts=10)
+    ban = room.add(member("MB", ALICE, BOB, "ban"), ["P"]).event_id
+    base = {**room.state_after[eid("P")], member_key(BOB): ban}
+    resolved = room.resolve([{**base, TOPIC: eid("TB")}, {**base, TOPIC: eid("T0")}])
+    assert resolved[TOPIC] == eid(winner)
+    assert resolved[member_key(BOB)] == ban
+
+
+@pytest.mark.parametrize("version", ["10", "12"])
+def test_unconflicted_state_replaces_what_the_auth_checks_put_in_its_keys(version: str) -> None:
+    # P1 and P2 are sibling power levels. P2 is unconflicted; P1 is only in the auth
+    # chain of one side's topic, so it is in the auth difference and is replayed over
+    # P2. The topics are then ordered by P1's mainline (T1 on it, T2 behind it), but
+    # the final power levels are P2 again.
+    room = RoomDag(version)
+    room.create_room()
+    room.add(power_levels("P1", ALICE, {ALICE: 100, BOB: 50}), ["START"], ts=100)
+    room.add(power_levels("P2", ALICE, {ALICE: 100, BOB: 60}), ["START"], ts=101)
+    room.add(topic("T1", ALICE), ["P1"], ts=1)
+    room.add(topic("T2", ALICE), ["P2"], ts=2)
+    base = {**room.state_after[eid("START")], PL: eid("P2")}
+    resolved = room.resolve([{**base, TOPIC: eid("T1")}, {**base, TOPIC: eid("T2")}])
+    assert resolved[PL] == eid("P2")
+    assert resolved[TOPIC] == eid("T1")
