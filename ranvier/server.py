@@ -28,16 +28,29 @@ from ranvier.api.http import (
 from ranvier.api.ratelimit import Ratelimiter
 from ranvier.clock import Clock
 from ranvier.config import Config, ListenerConfig, read_signing_key
+from ranvier.notifier import EVENTS_STREAM, Notifier
 from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
+from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.devices import DevicesService
+from ranvier.services.event_persister import EventPersister
+from ranvier.services.events import EventCreator
+from ranvier.services.membership import MembershipService
 from ranvier.services.passwords import PasswordHasher
+from ranvier.services.redactions import Redactor
 from ranvier.services.registration_tokens import RegistrationTokensService
+from ranvier.services.room_upgrade import RoomUpgrader
+from ranvier.services.rooms import RoomService
 from ranvier.services.shared_secret import SharedSecretRegistration
+from ranvier.services.state_resolver import StateResolver
 from ranvier.services.uia import UIAService
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
 from ranvier.storage.devices import DevicesStore
+from ranvier.storage.events import EventsStore
+from ranvier.storage.profiles import ProfileStore
+from ranvier.storage.rooms import RoomStore
+from ranvier.storage.state import StateStore
 from ranvier.storage.uia import UIAStore
 
 logger = logging.getLogger(__name__)
@@ -48,6 +61,10 @@ class Stores:
     accounts: AccountsStore
     devices: DevicesStore
     uia: UIAStore
+    events: EventsStore
+    state: StateStore
+    rooms: RoomStore
+    profiles: ProfileStore
 
 
 @dataclass
@@ -64,6 +81,14 @@ class HomeServer:
     accounts: AccountsService
     devices: DevicesService
     uia: UIAService
+    notifier: Notifier
+    persister: EventPersister
+    event_creator: EventCreator
+    membership: MembershipService
+    rooms: RoomService
+    room_upgrader: RoomUpgrader
+    redactor: Redactor
+    client_events: ClientEventSerializer
     registration_tokens: RegistrationTokensService
     shared_secret: SharedSecretRegistration
 
@@ -73,33 +98,68 @@ class HomeServer:
 
     async def close(self) -> None:
         """Stop background work. The database belongs to whoever opened it."""
+        await self.persister.close()
 
 
 async def build_homeserver(
     config: Config, db: Database, clock: Clock | None = None
 ) -> HomeServer:
     clock = clock or Clock()
+    state = StateStore(db)
+    rooms = RoomStore(db)
     stores = Stores(
         accounts=AccountsStore(db),
         devices=DevicesStore(db),
         uia=UIAStore(db),
+        events=EventsStore(db, state, rooms),
+        state=state,
+        rooms=rooms,
+        profiles=ProfileStore(db),
     )
+    await stores.state.start()
+    await stores.events.start()
     auth = AuthService(stores.accounts, clock)
     passwords = PasswordHasher(config.password_config)
     devices = DevicesService(stores.devices, stores.accounts, auth)
     accounts = AccountsService(config, clock, stores.accounts, devices, auth, passwords)
     uia = UIAService(config, clock, stores.uia, stores.accounts, passwords)
+    signing_key = read_signing_key(config.signing_key_path)
+    notifier = Notifier()
+    notifier.set_position(EVENTS_STREAM, stores.events.stream.current)
+    persister = EventPersister(
+        stores.events, stores.state, StateResolver(stores.events), notifier, config.server_name
+    )
+    event_creator = EventCreator(
+        stores.events, stores.rooms, persister, config.server_name, signing_key, clock
+    )
+    membership = MembershipService(
+        event_creator, stores.rooms, stores.profiles, config.server_name
+    )
+    room_service = RoomService(
+        event_creator, membership, stores.events, stores.state, stores.rooms,
+        config.server_name, config.default_room_version,
+    )
     return HomeServer(
         config=config,
         db=db,
         clock=clock,
-        signing_key=read_signing_key(config.signing_key_path),
+        signing_key=signing_key,
         stores=stores,
         ratelimiter=Ratelimiter(clock),
         auth=auth,
         accounts=accounts,
         devices=devices,
         uia=uia,
+        notifier=notifier,
+        persister=persister,
+        event_creator=event_creator,
+        membership=membership,
+        rooms=room_service,
+        room_upgrader=RoomUpgrader(
+            room_service, event_creator, stores.events, stores.state, stores.rooms
+        ),
+        redactor=Redactor(event_creator, stores.events),
+        client_events=ClientEventSerializer(stores.events, stores.state, clock),
         registration_tokens=RegistrationTokensService(stores.accounts, clock),
         shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),
     )

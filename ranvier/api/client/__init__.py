@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ranvier.api.client import account, devices, discovery, login, register
+from ranvier.api.client import account, devices, discovery, login, membership, register, rooms
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -19,6 +19,8 @@ ROUTE_MODULES = (
     login,
     account,
     devices,
+    rooms,
+    membership,
 )
 
 
