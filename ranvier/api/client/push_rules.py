@@ -1,0 +1,113 @@
+"""Push rules: GET /pushrules/, GET /pushrules/global/, and GET/PUT/DELETE
+/pushrules/global/{kind}/{ruleId} with its /enabled and /actions.
+
+Spec: client-server API "Push Rules: API" (pushrules.yaml).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from ranvier.api.http import json_response, query_str, read_json_body, require_auth
+from ranvier.api.routing import route
+from ranvier.errors import MatrixError
+
+if TYPE_CHECKING:
+    from ranvier.server import HomeServer
+
+
+def routes(hs: HomeServer) -> list[web.RouteDef]:
+    # Rule IDs of sender and room rules hold ':' and may hold other characters that
+    # aiohttp would treat as separators: match the rest of the path.
+    rule = "/pushrules/global/{kind}/{rule_id:[^/]+}"
+    return [
+        *route(hs, "GET", "/pushrules/", get_all),
+        *route(hs, "GET", "/pushrules/global/", get_global),
+        *route(hs, "GET", rule, get_rule),
+        *route(hs, "PUT", rule, put_rule),
+        *route(hs, "DELETE", rule, delete_rule),
+        *route(hs, "GET", rule + "/enabled", get_enabled),
+        *route(hs, "PUT", rule + "/enabled", put_enabled),
+        *route(hs, "GET", rule + "/actions", get_actions),
+        *route(hs, "PUT", rule + "/actions", put_actions),
+    ]
+
+
+async def get_all(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/"""
+    requester = await require_auth(request)
+    return json_response(await hs.push_rules.ruleset_json(requester.user_id))
+
+
+async def get_global(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/global/"""
+    requester = await require_auth(request)
+    return json_response((await hs.push_rules.ruleset_json(requester.user_id))["global"])
+
+
+async def get_rule(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/global/{kind}/{ruleId}"""
+    requester = await require_auth(request)
+    m = request.match_info
+    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
+    return json_response(rule.to_json())
+
+
+async def put_rule(hs: HomeServer, request: web.Request) -> web.Response:
+    """PUT /pushrules/global/{kind}/{ruleId}[?before=|after=]"""
+    requester = await require_auth(request)
+    body = await read_json_body(request)
+    m = request.match_info
+    await hs.push_rules.put_rule(
+        requester.user_id, m["kind"], m["rule_id"], body,
+        before=query_str(request, "before"), after=query_str(request, "after"),
+    )
+    return json_response({})
+
+
+async def delete_rule(hs: HomeServer, request: web.Request) -> web.Response:
+    """DELETE /pushrules/global/{kind}/{ruleId}"""
+    requester = await require_auth(request)
+    m = request.match_info
+    await hs.push_rules.delete_rule(requester.user_id, m["kind"], m["rule_id"])
+    return json_response({})
+
+
+async def get_enabled(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/global/{kind}/{ruleId}/enabled"""
+    requester = await require_auth(request)
+    m = request.match_info
+    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
+    return json_response({"enabled": rule.enabled})
+
+
+async def put_enabled(hs: HomeServer, request: web.Request) -> web.Response:
+    """PUT /pushrules/global/{kind}/{ruleId}/enabled"""
+    requester = await require_auth(request)
+    body = await read_json_body(request)
+    if "enabled" not in body:
+        raise MatrixError(400, "M_MISSING_PARAM", "missing field 'enabled'")
+    m = request.match_info
+    await hs.push_rules.set_enabled(requester.user_id, m["kind"], m["rule_id"], body["enabled"])
+    return json_response({})
+
+
+async def get_actions(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/global/{kind}/{ruleId}/actions"""
+    requester = await require_auth(request)
+    m = request.match_info
+    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
+    return json_response({"actions": list(rule.actions)})
+
+
+async def put_actions(hs: HomeServer, request: web.Request) -> web.Response:
+    """PUT /pushrules/global/{kind}/{ruleId}/actions"""
+    requester = await require_auth(request)
+    body = await read_json_body(request)
+    if "actions" not in body:
+        raise MatrixError(400, "M_MISSING_PARAM", "missing field 'actions'")
+    m = request.match_info
+    await hs.push_rules.set_actions(requester.user_id, m["kind"], m["rule_id"], body["actions"])
+    return json_response({})
