@@ -1,0 +1,358 @@
+"""/sync (client-server API "Syncing", sync.yaml): what changed for a user between two
+sync tokens, waiting for a change when there is none yet.
+
+A sync token holds one position per stream (services/tokens.py). A sync reads every
+stream between the client's `since` and the positions current when it starts (`to`),
+which become `next_batch`: nothing is read twice, nothing is skipped. Rooms come from the
+user's membership events up to `to`:
+- joined rooms: all of them in an initial sync; in an incremental one, those with new
+  events, receipts, typing or account data, and those joined since (which get their full
+  state, as in an initial sync);
+- invited / knocked rooms: their stripped state, when the membership is new;
+- left (and banned) rooms: when the membership is new, or always with `include_leave`
+  in an initial sync; their timeline stops at the leave.
+
+An incremental sync with nothing to say waits on the notifier (`timeout`) for the
+user's rooms or the user, then builds again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ranvier.clock import Clock
+from ranvier.notifier import Notifier
+from ranvier.protocol.filters import Filter
+from ranvier.services.sync_rooms import RoomSyncSpec, SyncRoomBuilder
+from ranvier.services.tokens import SyncToken
+from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.storage.room_stream import MIN_POSITION, MembershipRow, RoomStreamStore
+from ranvier.storage.state import StateStore
+
+if TYPE_CHECKING:
+    from ranvier.services.account_data import AccountDataService
+    from ranvier.services.presence import PresenceService
+    from ranvier.services.push_rules import PushRulesService
+    from ranvier.services.receipts import ReceiptsService
+    from ranvier.services.typing import TypingService
+
+#: the state a client is shown of a room it is invited to or knocks on (spec:
+#: "Stripped state", the recommended set)
+STRIPPED_STATE_TYPES = (
+    "m.room.create", "m.room.name", "m.room.avatar", "m.room.topic", "m.room.join_rules",
+    "m.room.canonical_alias", "m.room.encryption",
+)
+
+
+class UnreadCounts(Protocol):
+    """The push engineer's notification counts (per room, per thread)."""
+
+    async def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]: ...
+
+
+@dataclass(frozen=True)
+class SyncRequest:
+    user_id: str
+    device_id: str | None
+    filter: Filter
+    since: SyncToken | None = None
+    full_state: bool = False
+    timeout_ms: int = 0
+    use_state_after: bool = False
+    set_presence: str = "online"
+
+
+@dataclass(frozen=True)
+class SyncSources:
+    """The other streams /sync renders, owned by their services."""
+
+    account_data: AccountDataService
+    receipts: ReceiptsService
+    typing: TypingService
+    presence: PresenceService
+    push_rules: PushRulesService
+    unread: UnreadCounts | None = None
+
+
+@dataclass
+class _Rooms:
+    """The user's rooms as of `to`, by what /sync does with them."""
+
+    joined: list[str]
+    #: joined rooms whose whole state the client lacks (joined since `since`)
+    newly_joined: set[str]
+    invited: list[MembershipRow]
+    knocked: list[MembershipRow]
+    left: list[MembershipRow]
+    #: membership at `since` per room (incremental syncs)
+    at_since: dict[str, str]
+
+
+class SyncService:
+    def __init__(
+        self,
+        notifier: Notifier,
+        clock: Clock,
+        events: EventsStore,
+        state: StateStore,
+        stream: RoomStreamStore,
+        rooms: SyncRoomBuilder,
+        sources: SyncSources,
+    ) -> None:
+        self._notifier = notifier
+        self._clock = clock
+        self._events = events
+        self._state = state
+        self._stream = stream
+        self._rooms = rooms
+        self._sources = sources
+
+    async def sync(self, req: SyncRequest) -> dict[str, Any]:
+        await self._sources.presence.set_state_from_sync(
+            req.user_id, req.set_presence, req.timeout_ms
+        )
+        deadline = self._clock.monotonic() + req.timeout_ms / 1000
+        while True:
+            to = SyncToken.from_positions(self._notifier.current_positions())
+            response, joined = await self._build(req, to)
+            remaining = deadline - self._clock.monotonic()
+            if req.since is None or req.full_state or remaining <= 0 or not _is_empty(response):
+                response["next_batch"] = str(to)
+                return response
+            await self._notifier.wait_for(req.user_id, joined, to.positions(), remaining)
+
+    # --- one pass -----------------------------------------------------------------------
+
+    async def _build(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], list[str]]:
+        since = req.since
+        rooms = await self._classify(req, to)
+        global_data, room_data = await self._account_data(req, to)
+        ephemeral = await self._ephemeral(req, rooms.joined, to)
+
+        changed = (
+            set() if since is None
+            else await self._stream.rooms_with_events_between(since.events, to.events)
+        )
+        join_specs = []
+        for room_id in rooms.joined:
+            if since is None or room_id in rooms.newly_joined:
+                join_specs.append(RoomSyncSpec(room_id, MIN_POSITION, to.events, None))
+            elif req.full_state or {room_id} & (changed | ephemeral.keys() | room_data.keys()):
+                join_specs.append(
+                    RoomSyncSpec(
+                        room_id, since.events, to.events, None if req.full_state else since.events
+                    )
+                )
+        leave_specs = []
+        for row in rooms.left:
+            # The client has the room up to `since` only if it was joined then.
+            known = (
+                since.events
+                if since is not None and rooms.at_since.get(row.room_id) == "join"
+                else None
+            )
+            leave_specs.append(
+                RoomSyncSpec(
+                    row.room_id,
+                    MIN_POSITION if known is None else known,
+                    row.stream,
+                    None if req.full_state else known,
+                    with_summary=False,
+                )
+            )
+        built = await self._rooms.build(
+            req.user_id, req.device_id, [*join_specs, *leave_specs], req.filter,
+            req.use_state_after,
+        )
+        join: dict[str, Any] = {}
+        for spec in join_specs:
+            section = built[spec.room_id]
+            section["ephemeral"] = {"events": ephemeral.get(spec.room_id, [])}
+            section["account_data"] = {"events": room_data.get(spec.room_id, [])}
+            if spec.since is not None and _is_quiet(section):
+                continue
+            if self._sources.unread is not None:
+                notes, highlights = await self._sources.unread.unread_counts(
+                    req.user_id, spec.room_id
+                )
+                section["unread_notifications"] = {
+                    "notification_count": notes, "highlight_count": highlights
+                }
+            join[spec.room_id] = section
+        leave = {}
+        for spec in leave_specs:
+            section = built[spec.room_id]
+            section["account_data"] = {"events": room_data.get(spec.room_id, [])}
+            leave[spec.room_id] = section
+
+        response: dict[str, Any] = {
+            "rooms": {
+                "join": join,
+                "invite": {
+                    row.room_id: {"invite_state": {"events": await self._stripped(row)}}
+                    for row in rooms.invited
+                },
+                "knock": {
+                    row.room_id: {"knock_state": {"events": await self._stripped(row)}}
+                    for row in rooms.knocked
+                },
+                "leave": leave,
+            },
+            "account_data": {"events": global_data},
+            "presence": {"events": await self._presence(req, to)},
+        }
+        return response, rooms.joined
+
+    async def _classify(self, req: SyncRequest, to: SyncToken) -> _Rooms:
+        since = req.since
+        room_filter = req.filter.room
+        latest: dict[str, MembershipRow] = {}
+        at_since: dict[str, str] = {}
+        changed: set[str] = set()
+        for row in await self._stream.user_memberships(req.user_id, to.events):
+            latest[row.room_id] = row
+            if since is not None and row.stream <= since.events:
+                at_since[row.room_id] = row.membership
+            elif since is not None:
+                changed.add(row.room_id)
+        forgotten = await self._stream.forgotten_rooms(req.user_id)
+        rooms = _Rooms([], set(), [], [], [], at_since)
+        for room_id, row in sorted(latest.items()):
+            if not room_filter.allows_room(room_id):
+                continue
+            new = since is None or room_id in changed
+            if row.membership == "join":
+                rooms.joined.append(room_id)
+                if since is not None and room_id in changed:
+                    rooms.newly_joined.add(room_id)
+            elif row.membership == "invite" and new:
+                rooms.invited.append(row)
+            elif row.membership == "knock" and new:
+                rooms.knocked.append(row)
+            elif row.membership in ("leave", "ban") and room_id not in forgotten:
+                include_old = since is None and room_filter.include_leave
+                if include_old or (since is not None and room_id in changed):
+                    rooms.left.append(row)
+        return rooms
+
+    # --- the other streams ------------------------------------------------------------
+
+    async def _account_data(
+        self, req: SyncRequest, to: SyncToken
+    ) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+        since = req.since
+        global_events: list[dict[str, Any]] = []
+        by_room: dict[str, list[dict[str, Any]]] = {}
+        if since is None or since.account_data != to.account_data:
+            global_events, by_room = await self._sources.account_data.changes_for_sync(
+                req.user_id, since.account_data if since else None, to.account_data
+            )
+        if since is None or since.push_rules != to.push_rules:
+            event = await self._sources.push_rules.changes_for_sync(
+                req.user_id, since.push_rules if since else None, to.push_rules
+            )
+            if event is not None:
+                global_events = [*global_events, event]
+        room_filter = req.filter.room
+        return (
+            req.filter.account_data.apply_limit(
+                [e for e in global_events if req.filter.account_data.matches(e["type"])]
+            ),
+            {
+                room_id: room_filter.account_data.apply_limit(
+                    [e for e in events if room_filter.account_data.matches(e["type"])]
+                )
+                for room_id, events in by_room.items()
+                if room_filter.account_data.allows_room(room_id)
+            },
+        )
+
+    async def _ephemeral(
+        self, req: SyncRequest, joined: Sequence[str], to: SyncToken
+    ) -> dict[str, list[dict[str, Any]]]:
+        since = req.since
+        ephemeral_filter = req.filter.room.ephemeral
+        rooms = [r for r in joined if ephemeral_filter.allows_room(r)]
+        out: dict[str, list[dict[str, Any]]] = {}
+        if since is None or since.typing != to.typing:
+            typing = self._sources.typing.for_sync(rooms, since.typing if since else None)
+            for room_id, event in typing.items():
+                out.setdefault(room_id, []).append(event)
+        if since is None or since.receipts != to.receipts:
+            receipts = await self._sources.receipts.changes_for_sync(
+                req.user_id, rooms, since.receipts if since else None, to.receipts
+            )
+            for room_id, content in receipts.items():
+                out.setdefault(room_id, []).append({"type": "m.receipt", "content": content})
+        return {
+            room_id: ephemeral_filter.apply_limit(
+                [e for e in events if ephemeral_filter.matches(e["type"])]
+            )
+            for room_id, events in out.items()
+            if any(ephemeral_filter.matches(e["type"]) for e in events)
+        }
+
+    async def _presence(self, req: SyncRequest, to: SyncToken) -> list[dict[str, Any]]:
+        since = req.since
+        if since is not None and since.presence == to.presence:
+            return []
+        events = await self._sources.presence.changes_for_sync(
+            req.user_id, since.presence if since else None, to.presence
+        )
+        presence_filter = req.filter.presence
+        return presence_filter.apply_limit(
+            [e for e in events if presence_filter.matches(e["type"], e.get("sender"))]
+        )
+
+    # --- invites and knocks -----------------------------------------------------------
+
+    async def _stripped(self, row: MembershipRow) -> list[dict[str, Any]]:
+        """The stripped state of the room at the membership event, and the event."""
+        member = await self._events.get_event(row.event_id)
+        if member is None:
+            return []
+        groups = await self._state.get_groups_for_events([row.event_id])
+        state: Mapping[tuple[str, str], str] = {}
+        if row.event_id in groups:
+            state = await self._state.get_state(groups[row.event_id][1])
+        else:
+            # An invite from another server arrives alone, with the state its sender
+            # chose to share (kept unsigned in the event).
+            shared = member.event.pdu.get("unsigned", {}).get("invite_room_state")
+            if isinstance(shared, list):
+                return [*shared, _strip(member)]
+        keys = [(t, "") for t in STRIPPED_STATE_TYPES]
+        found = await self._events.get_events(state[k] for k in keys if k in state)
+        stripped = [_strip(found[state[k]]) for k in keys if k in state and state[k] in found]
+        return [*stripped, _strip(member)]
+
+
+def _strip(stored: StoredEvent) -> dict[str, Any]:
+    event = stored.served_event()
+    return {
+        "type": event.type,
+        "state_key": event.state_key,
+        "content": dict(event.content),
+        "sender": event.sender,
+    }
+
+
+def _is_quiet(section: Mapping[str, Any]) -> bool:
+    """An incremental joined-room section with nothing new."""
+    state = section.get("state", section.get("state_after", {}))
+    return not (
+        section["timeline"]["events"]
+        or state.get("events")
+        or section["ephemeral"]["events"]
+        or section["account_data"]["events"]
+    )
+
+
+def _is_empty(response: Mapping[str, Any]) -> bool:
+    return not (
+        any(response["rooms"].values())
+        or response["account_data"]["events"]
+        or response["presence"]["events"]
+    )

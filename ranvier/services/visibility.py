@@ -1,0 +1,65 @@
+"""History visibility applied to stored events (/sync, /messages, /context).
+
+The rule itself is pure (ranvier/protocol/visibility.py); this module gathers what it
+needs for a batch of events at once: the state before each event (state groups, cached)
+and, per room, the position of the user's latest join (for "joined at any point after
+the event").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ranvier.protocol.visibility import StateAtEvent, effective_visibility, is_event_visible
+from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.storage.room_stream import RoomStreamStore
+from ranvier.storage.state import StateStore
+
+_VISIBILITY_KEY = ("m.room.history_visibility", "")
+
+
+class VisibilityChecker:
+    def __init__(self, events: EventsStore, state: StateStore, stream: RoomStreamStore) -> None:
+        self._events = events
+        self._state = state
+        self._stream = stream
+
+    async def filter_visible(
+        self, user_id: str, events: Sequence[StoredEvent]
+    ) -> list[StoredEvent]:
+        """Those of `events` the user may see, in the same order."""
+        if not events:
+            return []
+        ids = [s.event.event_id for s in events]
+        groups = await self._state.get_groups_for_events(ids)
+        joins = await self._stream.latest_join_positions(
+            user_id, {s.event.room_id for s in events}
+        )
+        # The two facts per distinct "state before", resolved with one event fetch.
+        facts: dict[int, tuple[str | None, str | None]] = {}
+        for gid in {g[0] for g in groups.values()}:
+            state = await self._state.get_state(gid)
+            facts[gid] = (state.get(_VISIBILITY_KEY), state.get(("m.room.member", user_id)))
+        fact_events = await self._events.get_events(
+            {e for pair in facts.values() for e in pair if e is not None}
+        )
+
+        def content_of(event_id: str | None) -> dict | None:
+            stored = fact_events.get(event_id) if event_id else None
+            return dict(stored.served_event().content) if stored else None
+
+        visible = []
+        for stored in events:
+            group = groups.get(stored.event.event_id)
+            if group is None:  # no state known: nothing to judge it by
+                continue
+            visibility_id, member_id = facts[group[0]]
+            member = content_of(member_id)
+            before = StateAtEvent(
+                effective_visibility(content_of(visibility_id)),
+                member.get("membership") if member else None,
+            )
+            joined_later = joins.get(stored.event.room_id, -1) > stored.stream_ordering
+            if is_event_visible(user_id, stored.event.pdu, before, joined_later):
+                visible.append(stored)
+        return visible

@@ -1,0 +1,223 @@
+"""Reading rooms' timelines by position: what /sync, /messages and /context need.
+
+Two orders exist (docs/SYNC.md): the *stream* order (`stream_ordering`, the order this
+server learned events in, which /sync follows) and the *topological* order
+(`topological_ordering` = depth, then `stream_ordering`), which /messages and /context
+follow. Only events fit for clients are read: not outliers, not rejected, not
+soft-failed.
+
+Queries over many rooms are batched: one statement per chunk of rooms, each room a
+`UNION ALL` branch that walks the (room_id, stream_ordering) index with its own limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ranvier.storage.database import Database
+
+#: below every stream position (backfilled events may one day take negative ones)
+MIN_POSITION = -(2**62)
+#: rooms per batched statement (each room takes four parameters)
+_ROOMS_PER_STATEMENT = 200
+
+_CLIENT_VISIBLE = "outlier = 0 AND rejected_reason IS NULL AND soft_failed = 0"
+
+
+@dataclass(frozen=True, order=True)
+class RoomKey:
+    """An event's place in the topological order; as a pagination position it means
+    "just after this event"."""
+
+    topological: int
+    stream: int
+
+
+@dataclass(frozen=True)
+class EventPosition:
+    event_id: str
+    room_id: str
+    stream: int
+    topological: int
+
+    @property
+    def key(self) -> RoomKey:
+        return RoomKey(self.topological, self.stream)
+
+
+@dataclass(frozen=True)
+class RoomRange:
+    """Events of a room with `lower < stream_ordering <= upper`, newest `limit` first."""
+
+    room_id: str
+    lower: int
+    upper: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class MembershipRow:
+    room_id: str
+    event_id: str
+    membership: str
+    stream: int
+
+
+class RoomStreamStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def rooms_with_events_between(self, lower: int, upper: int) -> set[str]:
+        """Rooms with a client-visible event in (lower, upper] (a short window for an
+        incremental sync: a range scan of the primary key)."""
+        rows = await self._db.fetchall(
+            "SELECT DISTINCT room_id FROM events"
+            f" WHERE stream_ordering > ? AND stream_ordering <= ? AND {_CLIENT_VISIBLE}",
+            lower,
+            upper,
+        )
+        return {r[0] for r in rows}
+
+    async def newest_events(self, ranges: Sequence[RoomRange]) -> dict[str, list[EventPosition]]:
+        """For each range, its newest events, newest first."""
+        found: dict[str, list[EventPosition]] = {r.room_id: [] for r in ranges}
+        for start in range(0, len(ranges), _ROOMS_PER_STATEMENT):
+            chunk = ranges[start : start + _ROOMS_PER_STATEMENT]
+            branch = (
+                "SELECT * FROM (SELECT event_id, room_id, stream_ordering, topological_ordering"
+                " FROM events WHERE room_id = ? AND stream_ordering > ? AND stream_ordering <= ?"
+                f" AND {_CLIENT_VISIBLE} ORDER BY stream_ordering DESC LIMIT ?) AS r{{i}}"
+            )
+            sql = " UNION ALL ".join(branch.format(i=i) for i in range(len(chunk)))
+            args = [v for r in chunk for v in (r.room_id, r.lower, r.upper, r.limit)]
+            for event_id, room_id, stream, topo in await self._db.fetchall(sql, *args):
+                found[room_id].append(EventPosition(event_id, room_id, stream, topo))
+        for events in found.values():
+            events.sort(key=lambda e: e.stream, reverse=True)
+        return found
+
+    async def last_events_at_each(
+        self, positions: Mapping[str, int]
+    ) -> dict[str, EventPosition]:
+        """room -> its newest event at or before the room's given stream position
+        (rooms without one are absent)."""
+        newest = await self.newest_events(
+            [RoomRange(room_id, MIN_POSITION, pos, 1) for room_id, pos in positions.items()]
+        )
+        return {room_id: events[0] for room_id, events in newest.items() if events}
+
+    async def paginate(
+        self,
+        room_id: str,
+        start: RoomKey | None,
+        end: RoomKey | None,
+        backwards: bool,
+        limit: int,
+    ) -> list[EventPosition]:
+        """Events in topological order from the position `start` towards `end`
+        (None: the room's edge). Backwards: keys <= start and > end, newest first;
+        forwards: keys > start and <= end, oldest first."""
+        clauses = ["room_id = ?", _CLIENT_VISIBLE]
+        args: list[object] = [room_id]
+        upper, lower = (start, end) if backwards else (end, start)
+        if upper is not None:
+            clauses.append(
+                "(topological_ordering < ? OR (topological_ordering = ? AND stream_ordering <= ?))"
+            )
+            args += [upper.topological, upper.topological, upper.stream]
+        if lower is not None:
+            clauses.append(
+                "(topological_ordering > ? OR (topological_ordering = ? AND stream_ordering > ?))"
+            )
+            args += [lower.topological, lower.topological, lower.stream]
+        order = "DESC" if backwards else "ASC"
+        rows = await self._db.fetchall(
+            "SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
+            f" WHERE {' AND '.join(clauses)}"
+            f" ORDER BY topological_ordering {order}, stream_ordering {order} LIMIT ?",
+            *args,
+            limit,
+        )
+        return [EventPosition(*row) for row in rows]
+
+    async def get_positions(self, event_ids: Iterable[str]) -> dict[str, EventPosition]:
+        ids = list(event_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(
+            "SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
+            f" WHERE event_id IN ({marks})",
+            *ids,
+        )
+        return {r[0]: EventPosition(*r) for r in rows}
+
+    # --- memberships --------------------------------------------------------------------
+
+    async def user_memberships(self, user_id: str, upper: int) -> list[MembershipRow]:
+        """Every membership event of a user up to a stream position, oldest first."""
+        rows = await self._db.fetchall(
+            "SELECT room_id, event_id, membership, stream_ordering FROM room_memberships"
+            " WHERE user_id = ? AND stream_ordering <= ? ORDER BY stream_ordering",
+            user_id,
+            upper,
+        )
+        return [MembershipRow(*r) for r in rows]
+
+    async def latest_join_positions(
+        self, user_id: str, room_ids: Iterable[str]
+    ) -> dict[str, int]:
+        """room -> stream position of the user's latest join event there."""
+        ids = list(room_ids)
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = await self._db.fetchall(
+            "SELECT room_id, MAX(stream_ordering) FROM room_memberships"
+            f" WHERE user_id = ? AND membership = 'join' AND room_id IN ({marks})"
+            " GROUP BY room_id",
+            user_id,
+            *ids,
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def forgotten_rooms(self, user_id: str) -> set[str]:
+        rows = await self._db.fetchall(
+            "SELECT room_id FROM local_current_membership WHERE user_id = ? AND forgotten = 1",
+            user_id,
+        )
+        return {r[0] for r in rows}
+
+    async def member_counts(self, room_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """room -> membership -> number of members, from current state."""
+        counts: dict[str, dict[str, int]] = {room_id: {} for room_id in room_ids}
+        for start in range(0, len(room_ids), 500):
+            chunk = room_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT room_id, membership, COUNT(*) FROM current_state"
+                f" WHERE type = 'm.room.member' AND room_id IN ({marks})"
+                " GROUP BY room_id, membership",
+                *chunk,
+            )
+            for room_id, membership, n in rows:
+                counts[room_id][membership] = int(n)
+        return counts
+
+    async def members_in_stream_order(
+        self, room_id: str, memberships: Sequence[str], exclude: str, limit: int
+    ) -> list[str]:
+        """The first `limit` users (not `exclude`) whose current membership is one of
+        `memberships`, by the stream order of their member events (room heroes)."""
+        marks = ",".join("?" * len(memberships))
+        rows = await self._db.fetchall(
+            "SELECT c.state_key FROM current_state c JOIN events e ON e.event_id = c.event_id"
+            f" WHERE c.room_id = ? AND c.type = 'm.room.member' AND c.membership IN ({marks})"
+            " AND c.state_key != ? ORDER BY e.stream_ordering LIMIT ?",
+            room_id,
+            *memberships,
+            exclude,
+            limit,
+        )
+        return [r[0] for r in rows]
