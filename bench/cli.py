@@ -109,7 +109,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     if "state_res" in chosen:
         logging.info("state resolution (protocol core, in the driver)")
         results["scenarios"]["state_res"] = {
-            "ranvier": state_res_scenario.run(sizes["state_res"]), "errors": {}}
+            **state_res_scenario.run(sizes["state_res"], synapse_python), "errors": {}}
 
     scenarios = [s for s in SERVER_SCENARIOS if s.name in chosen]
     starters = {

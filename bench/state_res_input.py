@@ -7,17 +7,20 @@ On one branch Alice changes the power levels and makes the room invite-only, and
 the room knock-only, and the same members change their display names. The two state
 sets then disagree on the power levels, the join rules and `conflicts` memberships.
 
-Event IDs are made up (`$n`) rather than hashed: resolution only compares them.
+Events carry real content hashes and reference-hash event IDs (they are not signed),
+so Synapse's resolver can be fed the very same events (`to_json`).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+from unpaddedbase64 import encode_base64
+
 from ranvier.protocol.auth_rules import auth_types_for_event
 from ranvier.protocol.events import Event, StateKey
+from ranvier.protocol.hashing import compute_content_hash, compute_event_id
 from ranvier.protocol.room_versions import KNOWN_ROOM_VERSIONS, RoomVersion
 
 ALICE = "@alice:bench.local"
@@ -35,19 +38,27 @@ class ForkedRoom:
     events: dict[str, Event]
     state_sets: list[dict[StateKey, str]]
 
+    def to_json(self) -> dict[str, Any]:
+        """The events and state sets as plain JSON, for another implementation."""
+        return {
+            "room_version": self.version.identifier,
+            "room_id": next(iter(self.events.values())).room_id,
+            "pdus": [event.pdu for event in self.events.values()],
+            "state_sets": [[[t, k, e] for (t, k), e in state.items()]
+                           for state in self.state_sets],
+        }
+
 
 @dataclass
 class _Builder:
     version: RoomVersion
     events: dict[str, Event] = field(default_factory=dict)
     room_id: str = ""
-    _ids: itertools.count[int] = field(default_factory=itertools.count)
 
     def add(self, state: dict[StateKey, str], prev: str | None, sender: str, type_: str,
             state_key: str, content: dict[str, Any]) -> str:
         """Append a state event after `prev`, authorised by `state` (the state before
         it, which is then updated in place); returns its ID."""
-        event_id = f"${next(self._ids)}"
         keys = auth_types_for_event(self.version, type_, state_key, sender, content)
         pdu: dict[str, Any] = {
             "type": type_, "sender": sender, "state_key": state_key, "content": content,
@@ -55,10 +66,12 @@ class _Builder:
             "auth_events": sorted(state[k] for k in keys if k in state),
             "depth": len(self.events) + 1, "origin_server_ts": len(self.events) + 1,
         }
+        if type_ != "m.room.create":  # v12: the create event's ID names the room
+            pdu["room_id"] = self.room_id
+        pdu["hashes"] = {"sha256": encode_base64(compute_content_hash(pdu))}
+        event_id = compute_event_id(pdu, self.version)
         if type_ == "m.room.create":
             self.room_id = "!" + event_id[1:]
-        else:
-            pdu["room_id"] = self.room_id
         self.events[event_id] = Event(pdu, self.version, event_id=event_id)
         state[(type_, state_key)] = event_id
         return event_id

@@ -28,3 +28,14 @@ def test_fork_resolves_to_one_of_the_branches_for_every_conflicted_key() -> None
 def test_fork_refuses_more_conflicts_than_members() -> None:
     with pytest.raises(ValueError, match="need as many members"):
         forked_room(members=3, conflicts=4)
+
+
+def test_fork_events_have_reference_hash_ids_and_travel_as_json() -> None:
+    room = forked_room(members=10, conflicts=2)
+    data = room.to_json()
+    assert data["room_version"] == "12"
+    assert len(data["pdus"]) == len(room.events)
+    create = room.events[next(iter(room.events))]
+    assert data["room_id"] == "!" + create.event_id[1:]
+    assert all(e.pdu["hashes"]["sha256"] for e in room.events.values())
+    assert [{(t, k): e for t, k, e in s} for s in data["state_sets"]] == room.state_sets
