@@ -8,10 +8,12 @@ Server-only fields (hashes, signatures, auth and prev events, depth, ...) are le
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
 from ranvier.clock import Clock
+from ranvier.services.relations import RelationsService
 from ranvier.storage.events import EventsStore, StoredEvent
 from ranvier.storage.state import StateStore
 
@@ -23,10 +25,13 @@ _CLIENT_FIELDS = (
 
 
 class ClientEventSerializer:
-    def __init__(self, events: EventsStore, state: StateStore, clock: Clock) -> None:
+    def __init__(
+        self, events: EventsStore, state: StateStore, clock: Clock, relations: RelationsService
+    ) -> None:
         self._events = events
         self._state = state
         self._clock = clock
+        self._relations = relations
 
     async def serialize(
         self,
@@ -34,13 +39,22 @@ class ClientEventSerializer:
         *,
         user_id: str | None = None,
         device_id: str | None = None,
+        bundle_relations: bool = True,
     ) -> list[dict[str, Any]]:
-        """The client form of `events`, as seen by `user_id` on `device_id`."""
+        """The client form of `events`, as seen by `user_id` on `device_id`, with their
+        bundled aggregations (`unsigned.m.relations`) unless `bundle_relations` is off
+        (the events inside a bundle carry none)."""
         txns = await self._events.get_txn_ids(s.event.event_id for s in events)
         replaced = await self._replaced_state(events)
         redactions = await self._events.get_events(
             s.redacted_by for s in events if s.redacted_by is not None
         )
+        bundles = await self._relations.bundles_json(
+            events, user_id,
+            functools.partial(
+                self.serialize, user_id=user_id, device_id=device_id, bundle_relations=False
+            ),
+        ) if bundle_relations else {}
         now = self._clock.time_ms()
         out = []
         for stored in events:
@@ -60,6 +74,8 @@ class ClientEventSerializer:
             if stored.redacted_by is not None and stored.redacted_by in redactions:
                 because = redactions[stored.redacted_by]
                 (unsigned["redacted_because"],) = await self.serialize([because])
+            if event.event_id in bundles:
+                unsigned["m.relations"] = bundles[event.event_id]
             client["unsigned"] = unsigned
             out.append(client)
         return out

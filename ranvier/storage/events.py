@@ -8,7 +8,7 @@ redaction that arrives before its target still applies (docs/EVENTS.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import orjson
@@ -73,11 +73,16 @@ class RoomBatch:
     local_memberships: list[MembershipChange] = field(default_factory=list)
 
 
+#: What another domain records from each persisted batch, inside its transaction.
+BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
+
+
 class EventsStore:
     def __init__(self, db: Database, state: StateStore, rooms: RoomStore) -> None:
         self._db = db
         self._state = state
         self._rooms = rooms
+        self._batch_writers: list[BatchWriter] = []
         self._cache: LruCache[str, StoredEvent] = LruCache(20_000)
         self.stream = StreamIdGenerator(0)
 
@@ -85,6 +90,11 @@ class EventsStore:
         self.stream = await StreamIdGenerator.load(self._db, "events", "stream_ordering")
 
     # --- writing -------------------------------------------------------------------
+
+    def add_batch_writer(self, writer: BatchWriter) -> None:
+        """Have `writer` record what its domain derives from every batch (relations),
+        atomically with the events (composition root)."""
+        self._batch_writers.append(writer)
 
     async def persist_batch(self, batch: RoomBatch) -> list[StoredEvent]:
         """Write a room's batch atomically; returns the events with their positions."""
@@ -113,6 +123,8 @@ class EventsStore:
                     conn, [s for s in stored if _is_membership(s)], batch.local_memberships
                 )
                 redacted = await self._write_redactions(conn, stored)
+                for writer in self._batch_writers:
+                    await writer(conn, stored)
         for s in stored:
             self._cache.set(s.event.event_id, s)
         for event_id in redacted:

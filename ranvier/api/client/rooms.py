@@ -55,6 +55,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
     requester = await require_auth(request)
     content = await read_json_body(request)
     m = request.match_info
+    await hs.relations.check_new_relation(m["room_id"], content)
     stored = await hs.event_creator.send(
         m["room_id"],
         NewEvent(m["event_type"], requester.user_id, content, txn=_txn(requester, m["txn_id"])),
