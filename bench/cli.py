@@ -47,6 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 else HERE / ".synapse-venv"))
     p.add_argument("--profile", action="store_true",
                    help="sample Ranvier with py-spy during each scenario")
+    p.add_argument("--ranvier-tree", default="HEAD",
+                   help="run Ranvier as of this commit (default HEAD), or 'worktree' for "
+                        "the files as they are now")
     p.add_argument("--rep-timeout", type=float, default=900,
                    help="seconds one repetition of a scenario may take")
     p.add_argument("--results-dir", type=Path, default=HERE / "results")
@@ -61,11 +64,17 @@ def machine() -> dict[str, Any]:
     mem_kib = next(int(line.split()[1]) for line in
                    Path("/proc/meminfo").read_text().splitlines()
                    if line.startswith("MemTotal"))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
-                            capture_output=True, text=True).stdout.strip()
     return {"nproc": os.cpu_count(), "cpu": model, "ram_gib": round(mem_kib / 2**20, 1),
-            "kernel": platform.release(), "python": platform.python_version(),
-            "ranvier_commit": commit}
+            "kernel": platform.release(), "python": platform.python_version()}
+
+
+def ranvier_source(args: argparse.Namespace) -> tuple[str, Path | None]:
+    """Which Ranvier runs: (description for the results, folder to run it from)."""
+    if args.ranvier_tree == "worktree":
+        return "working tree", None
+    commit = subprocess.run(["git", "rev-parse", "--short", args.ranvier_tree], cwd=HERE.parent,
+                            check=True, capture_output=True, text=True).stdout.strip()
+    return commit, servers.export_ranvier(commit, args.workdir / "ranvier-src")
 
 
 def sizes_for(args: argparse.Namespace) -> dict[str, dict[str, int]]:
@@ -97,10 +106,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     synapse_python = servers.ensure_synapse_venv(args.synapse_venv)
     cost = hashcost.calibrate(synapse_python, args.bcrypt_rounds)
     logging.info("password hashing: %s", cost)
+    ranvier_version, ranvier_src = ranvier_source(args)
 
     results: dict[str, Any] = {
         "date": stamp, "command": " ".join(["scripts/bench", *sys.argv[1:]]),
         "machine": machine(), "synapse_version": servers.synapse_version(synapse_python),
+        "ranvier_commit": ranvier_version,
         "database": "postgresql" if args.postgres else "sqlite", "reps": reps,
         "hash_cost": cost.to_json(),
         "sizes": {name: sizes[name] for name in chosen if name in sizes},
@@ -116,7 +127,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "synapse": partial(servers.start_synapse, synapse_python, args.workdir / "synapse",
                            cost, args.postgres),
         "ranvier": partial(servers.start_ranvier, args.workdir / "ranvier", cost,
-                           args.postgres),
+                           args.postgres, ranvier_src),
     }
     per_server: dict[str, dict[str, Any]] = {}
     for name in args.servers.split(","):

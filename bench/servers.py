@@ -139,10 +139,12 @@ def _overlay(config_path: Path, settings: dict[str, Any]) -> None:
     config_path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
-def _launch(name: str, argv: list[str], workdir: Path, port: int) -> Server:
+def _launch(name: str, argv: list[str], workdir: Path, port: int,
+            env: dict[str, str] | None = None) -> Server:
     log_path = workdir / "server.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child keeps writing to it
-    process = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(argv, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
+                               env=env)
     return Server(name, f"http://127.0.0.1:{port}", process, log_path)
 
 
@@ -178,13 +180,28 @@ async def start_synapse(
     return server
 
 
-async def start_ranvier(workdir: Path, cost: HashCost, postgres: bool) -> Server:
+def export_ranvier(commit: str, dest: Path) -> Path:
+    """The `ranvier` package as of `commit`, extracted into `dest`: the benchmark runs
+    committed code, not a working tree others may be halfway through editing."""
+    _fresh_dir(dest)
+    archive = subprocess.run(["git", "archive", commit, "ranvier"], cwd=REPO, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
+async def start_ranvier(
+    workdir: Path, cost: HashCost, postgres: bool, source: Path | None = None
+) -> Server:
+    """Ranvier from `source` (a folder holding the `ranvier` package, put first on
+    PYTHONPATH), or from the installed one."""
     workdir = _fresh_dir(workdir)
+    env = {**os.environ, "PYTHONPATH": str(source)} if source else None
     config = workdir / "homeserver.yaml"
     ranvier = str(Path(sys.executable).parent / "ranvier")
     subprocess.run(
         [ranvier, "generate-config", "--server-name", SERVER_NAME, "--config-path", str(config)],
-        check=True, capture_output=True, timeout=120,
+        check=True, capture_output=True, timeout=120, cwd=workdir, env=env,
     )
     port = free_port()
     database = (await fresh_postgres_database("bench_ranvier") if postgres else
@@ -196,7 +213,8 @@ async def start_ranvier(workdir: Path, cost: HashCost, postgres: bool) -> Server
             "parallelism": 1,
         }},
     })
-    server = _launch("ranvier", [ranvier, "serve", "--config-path", str(config)], workdir, port)
+    server = _launch("ranvier", [ranvier, "serve", "--config-path", str(config)], workdir, port,
+                     env)
     await server.wait_ready()
     return server
 
