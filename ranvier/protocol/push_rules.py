@@ -68,7 +68,8 @@ class PushContext:
 
     user_id: str
     room_member_count: int
-    sender_power_level: int
+    #: a float only for a v12 room creator's infinite power
+    sender_power_level: int | float
     #: the room's `notifications` levels (DEFAULT_NOTIFICATION_LEVELS when unset)
     notification_levels: Mapping[str, int] = field(
         default_factory=lambda: dict(DEFAULT_NOTIFICATION_LEVELS)

@@ -1,0 +1,54 @@
+"""Push actions per (user, event), for notification counts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ranvier.storage.database import Database
+
+
+@dataclass(frozen=True)
+class PushAction:
+    user_id: str
+    event_id: str
+    room_id: str
+    stream_ordering: int
+    thread_id: str
+    notify: bool
+    highlight: bool
+    actions: tuple[Any, ...]
+
+
+class NotificationsStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, actions: Sequence[PushAction]) -> None:
+        await self._db.executemany(
+            "INSERT INTO event_push_actions (user_id, event_id, room_id, stream_ordering,"
+            " thread_id, notify, highlight, actions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
+            [
+                (a.user_id, a.event_id, a.room_id, a.stream_ordering, a.thread_id,
+                 int(a.notify), int(a.highlight), orjson.dumps(list(a.actions)).decode())
+                for a in actions
+            ],
+        )
+
+    async def unread_after(
+        self, user_id: str, room_id: str, after: int
+    ) -> list[tuple[str, int, bool, bool]]:
+        """(thread_id, stream_ordering, notify, highlight) of the user's push actions in
+        the room after position `after`."""
+        rows = await self._db.fetchall(
+            "SELECT thread_id, stream_ordering, notify, highlight FROM event_push_actions"
+            " WHERE user_id = ? AND room_id = ? AND stream_ordering > ?",
+            user_id,
+            room_id,
+            after,
+        )
+        return [(r[0], int(r[1]), bool(r[2]), bool(r[3])) for r in rows]
