@@ -47,9 +47,13 @@ STRIPPED_STATE_TYPES = (
 
 
 class UnreadCounts(Protocol):
-    """The push engineer's notification counts (per room, per thread)."""
+    """The push engineer's notification counts (services/notifications.py)."""
 
     async def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]: ...
+
+    async def unread_thread_counts(
+        self, user_id: str, room_id: str
+    ) -> dict[str, tuple[int, int]]: ...
 
 
 @dataclass(frozen=True)
@@ -174,12 +178,7 @@ class SyncService:
             if spec.since is not None and _is_quiet(section):
                 continue
             if self._sources.unread is not None:
-                notes, highlights = await self._sources.unread.unread_counts(
-                    req.user_id, spec.room_id
-                )
-                section["unread_notifications"] = {
-                    "notification_count": notes, "highlight_count": highlights
-                }
+                section.update(await self._unread(req, spec.room_id, self._sources.unread))
             join[spec.room_id] = section
         leave = {}
         for spec in leave_specs:
@@ -294,6 +293,25 @@ class SyncService:
             if any(ephemeral_filter.matches(e["type"]) for e in events)
         }
 
+    @staticmethod
+    async def _unread(req: SyncRequest, room_id: str, unread: UnreadCounts) -> dict[str, Any]:
+        """`unread_notifications`, and with the timeline filter's
+        `unread_thread_notifications` the main timeline's counts there and each
+        thread's in `unread_thread_notifications` (spec: "Threading", v1.4)."""
+        if not req.filter.room.timeline.unread_thread_notifications:
+            return {"unread_notifications": _counts(
+                *await unread.unread_counts(req.user_id, room_id)
+            )}
+        threads = await unread.unread_thread_counts(req.user_id, room_id)
+        section: dict[str, Any] = {
+            "unread_notifications": _counts(*threads.pop("main", (0, 0)))
+        }
+        if threads:
+            section["unread_thread_notifications"] = {
+                root: _counts(*counts) for root, counts in threads.items()
+            }
+        return section
+
     async def _presence(self, req: SyncRequest, to: SyncToken) -> list[dict[str, Any]]:
         since = req.since
         if since is not None and since.presence == to.presence:
@@ -337,6 +355,10 @@ def _strip(stored: StoredEvent) -> dict[str, Any]:
         "content": dict(event.content),
         "sender": event.sender,
     }
+
+
+def _counts(notifications: int, highlights: int) -> dict[str, int]:
+    return {"notification_count": notifications, "highlight_count": highlights}
 
 
 def _is_quiet(section: Mapping[str, Any]) -> bool:

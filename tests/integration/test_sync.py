@@ -245,3 +245,30 @@ async def test_sync_after_account_data_change_wakes(client: Any, alice, room_id)
     assert status == 200
     body = await asyncio.wait_for(waiting, 5)
     assert {"type": "org.x", "content": {"a": 1}} in body["account_data"]["events"]
+
+
+class _Counts:
+    async def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]:
+        return (5, 1)
+
+    async def unread_thread_counts(self, user_id: str, room_id: str) -> dict:
+        return {"main": (2, 0), "$root": (3, 1)}
+
+
+async def test_unread_counts_split_by_thread_only_when_the_filter_asks() -> None:
+    from ranvier.protocol.filters import parse_filter
+    from ranvier.services.sync import SyncRequest, SyncService
+
+    plain = SyncRequest("@a:x", "D", parse_filter({}))
+    assert await SyncService._unread(plain, "!r:x", _Counts()) == {
+        "unread_notifications": {"notification_count": 5, "highlight_count": 1}
+    }
+    threaded = SyncRequest(
+        "@a:x", "D", parse_filter({"room": {"timeline": {"unread_thread_notifications": True}}})
+    )
+    assert await SyncService._unread(threaded, "!r:x", _Counts()) == {
+        "unread_notifications": {"notification_count": 2, "highlight_count": 0},
+        "unread_thread_notifications": {
+            "$root": {"notification_count": 3, "highlight_count": 1}
+        },
+    }
