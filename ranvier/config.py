@@ -113,6 +113,8 @@ class Config:
     )
     user_directory_enabled: bool = True
     user_directory_search_all_users: bool = False
+    #: Track and share presence (Synapse's `presence: {enabled}`).
+    presence_enabled: bool = True
     log_level: str = "INFO"
     report_stats: bool = False
 
@@ -254,6 +256,7 @@ def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
     argon2 = _section(pw, "argon2", "password_config.")
     rc_login = _section(raw, "rc_login")
     user_dir = _section(raw, "user_directory")
+    presence = _section(raw, "presence")
     ui_auth = _section(raw, "ui_auth")
     tls_cert = raw.get("tls_certificate_path")
     tls_key = raw.get("tls_private_key_path")
@@ -327,6 +330,7 @@ def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
         user_directory_search_all_users=_typed(
             user_dir, "search_all_users", bool, False, "user_directory."
         ),
+        presence_enabled=_typed(presence, "enabled", bool, True, "presence."),
         log_level=log_level,
         report_stats=_typed(raw, "report_stats", bool, False),
     )

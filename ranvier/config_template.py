@@ -106,6 +106,11 @@ user_directory:
   # Search all local users, not only those sharing a room or in public rooms.
   search_all_users: false
 
+# Track users' presence (online, unavailable, offline) and share it with those who
+# share a room with them.
+presence:
+  enabled: true
+
 log_level: INFO
 report_stats: false
 """

@@ -29,6 +29,7 @@ from ranvier.api.ratelimit import Ratelimiter
 from ranvier.clock import Clock
 from ranvier.config import Config, ListenerConfig, read_signing_key
 from ranvier.notifier import EVENTS_STREAM, Notifier
+from ranvier.services.account_data import AccountDataService
 from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.client_events import ClientEventSerializer
@@ -37,18 +38,25 @@ from ranvier.services.event_persister import EventPersister
 from ranvier.services.events import EventCreator
 from ranvier.services.membership import MembershipService
 from ranvier.services.passwords import PasswordHasher
+from ranvier.services.presence import PresenceService
+from ranvier.services.receipts import ReceiptsService
 from ranvier.services.redactions import Redactor
 from ranvier.services.registration_tokens import RegistrationTokensService
 from ranvier.services.room_upgrade import RoomUpgrader
 from ranvier.services.rooms import RoomService
 from ranvier.services.shared_secret import SharedSecretRegistration
 from ranvier.services.state_resolver import StateResolver
+from ranvier.services.tags import TagsService
+from ranvier.services.typing import TypingService
 from ranvier.services.uia import UIAService
+from ranvier.storage.account_data import AccountDataStore
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
 from ranvier.storage.devices import DevicesStore
 from ranvier.storage.events import EventsStore
+from ranvier.storage.presence import PresenceStore
 from ranvier.storage.profiles import ProfileStore
+from ranvier.storage.receipts import ReceiptsStore
 from ranvier.storage.rooms import RoomStore
 from ranvier.storage.state import StateStore
 from ranvier.storage.uia import UIAStore
@@ -65,6 +73,9 @@ class Stores:
     state: StateStore
     rooms: RoomStore
     profiles: ProfileStore
+    account_data: AccountDataStore
+    receipts: ReceiptsStore
+    presence: PresenceStore
 
 
 @dataclass
@@ -91,6 +102,11 @@ class HomeServer:
     client_events: ClientEventSerializer
     registration_tokens: RegistrationTokensService
     shared_secret: SharedSecretRegistration
+    account_data: AccountDataService
+    tags: TagsService
+    typing: TypingService
+    receipts: ReceiptsService
+    presence: PresenceService
 
     @property
     def server_name(self) -> str:
@@ -99,6 +115,8 @@ class HomeServer:
     async def close(self) -> None:
         """Stop background work. The database belongs to whoever opened it."""
         await self.persister.close()
+        self.typing.close()
+        await self.presence.close()
 
 
 async def build_homeserver(
@@ -115,9 +133,14 @@ async def build_homeserver(
         state=state,
         rooms=rooms,
         profiles=ProfileStore(db),
+        account_data=AccountDataStore(db),
+        receipts=ReceiptsStore(db),
+        presence=PresenceStore(db),
     )
     await stores.state.start()
     await stores.events.start()
+    for stream_store in (stores.account_data, stores.receipts, stores.presence):
+        await stream_store.start()
     auth = AuthService(stores.accounts, clock)
     passwords = PasswordHasher(config.password_config)
     devices = DevicesService(stores.devices, stores.accounts, auth)
@@ -139,6 +162,11 @@ async def build_homeserver(
         event_creator, membership, stores.events, stores.state, stores.rooms,
         config.server_name, config.default_room_version,
     )
+    account_data = AccountDataService(stores.account_data, notifier)
+    presence = PresenceService(
+        stores.presence, stores.rooms, notifier, clock, enabled=config.presence_enabled
+    )
+    await presence.start()
     return HomeServer(
         config=config,
         db=db,
@@ -162,6 +190,13 @@ async def build_homeserver(
         client_events=ClientEventSerializer(stores.events, stores.state, clock),
         registration_tokens=RegistrationTokensService(stores.accounts, clock),
         shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),
+        account_data=account_data,
+        tags=TagsService(account_data),
+        typing=TypingService(stores.rooms, notifier, clock),
+        receipts=ReceiptsService(
+            stores.receipts, stores.events, stores.rooms, account_data, notifier, clock
+        ),
+        presence=presence,
     )
 
 

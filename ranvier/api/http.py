@@ -209,6 +209,13 @@ async def optional_auth(request: web.Request) -> Requester | None:
     return await require_auth(request, allow_guest=True)
 
 
+def require_self(requester: Requester, user_id: str) -> None:
+    """M_FORBIDDEN unless the `{userId}` a path names is the requester (endpoints on a
+    user's own data: account data, tags, typing, presence)."""
+    if requester.user_id != user_id:
+        raise MatrixError(403, "M_FORBIDDEN", f"You cannot do this on behalf of {user_id}")
+
+
 async def require_admin(request: web.Request) -> Requester:
     """The requester, who must be a server admin (Synapse admin API; M_FORBIDDEN)."""
     requester = await require_auth(request)

@@ -8,7 +8,19 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ranvier.api.client import account, devices, discovery, login, membership, register, rooms
+from ranvier.api.client import (
+    account,
+    account_data,
+    devices,
+    discovery,
+    login,
+    membership,
+    presence,
+    receipts,
+    register,
+    rooms,
+    typing,
+)
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -21,6 +33,10 @@ ROUTE_MODULES = (
     devices,
     rooms,
     membership,
+    account_data,
+    typing,
+    receipts,
+    presence,
 )
 
 
