@@ -178,10 +178,14 @@ class DirectoryService:
             )
         await self._rooms.set_public(room_id, visibility == "public")
 
-    async def may_publish(self, user_id: str, room_id: str) -> bool:
+    async def may_publish(
+        self, user_id: str, room_id: str, aliases: Sequence[str] | None = None
+    ) -> bool:
         """`room_list_publication_rules`: the first rule matching the user, the room
-        and (any of) its aliases decides; with no match the room is not published."""
-        aliases = await self._directory.get_aliases_for_room(room_id)
+        and (any of) its aliases (by default those it has now) decides; with no match
+        the room is not published."""
+        if aliases is None:
+            aliases = await self._directory.get_aliases_for_room(room_id)
         for rule in self._publication_rules:
             if not _glob_matches(rule.get("user_id", "*"), user_id):
                 continue

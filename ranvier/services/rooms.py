@@ -17,6 +17,7 @@ from ranvier.errors import MatrixError
 from ranvier.protocol.events import StateKey
 from ranvier.protocol.identifiers import is_valid_user_id
 from ranvier.protocol.room_versions import RoomVersion, get_room_version
+from ranvier.services.directory import DirectoryService
 from ranvier.services.events import EventCreator, NewEvent
 from ranvier.services.membership import MembershipService
 from ranvier.storage.events import EventsStore, StoredEvent
@@ -59,6 +60,7 @@ class RoomService:
         events: EventsStore,
         state: StateStore,
         rooms: RoomStore,
+        directory: DirectoryService,
         server_name: str,
         default_room_version: str,
     ) -> None:
@@ -67,6 +69,7 @@ class RoomService:
         self._events = events
         self._state = state
         self._rooms = rooms
+        self._directory = directory
         self._server_name = server_name
         self._default_version = default_room_version
 
@@ -96,6 +99,12 @@ class RoomService:
             self._create_content(version, user_id, req, preset),
         )
         room_id = create.room_id
+        if req.visibility == "public" and not await self._directory.may_publish(
+            user_id, room_id, [alias] if alias else []
+        ):
+            raise MatrixError(
+                403, "M_FORBIDDEN", "the server's publication rules do not allow this room"
+            )
         if alias is not None and not await self._rooms.create_alias(alias, room_id, user_id):
             raise MatrixError(400, "M_ROOM_IN_USE", f"room alias {alias} is taken")
 

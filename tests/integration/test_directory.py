@@ -238,3 +238,16 @@ class TestPublicationRules:
         assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
         rooms = (await ok(client, "GET", "/publicRooms"))["chunk"]
         assert [r["room_id"] for r in rooms] == [room_a]
+
+    async def test_create_room_public_obeys_the_rules_and_leaves_nothing_behind(
+        self, server: HomeServer, client: Any
+    ) -> None:
+        bob = await make_user(server, "bob")
+        status, body = await call(
+            client, "POST", "/createRoom", bob,
+            {"visibility": "public", "room_alias_name": "bobs"},
+        )
+        assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+        status, _ = await call(client, "GET", alias_path("#bobs:test.local"))
+        assert status == 404
+        assert (await ok(client, "GET", "/publicRooms"))["chunk"] == []
