@@ -35,6 +35,9 @@ class PushRulesService:
         self._notifier = notifier
         # Each change reads, edits and writes the user's whole document: one at a time.
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # (position, user) committed but not announced yet: the stream only advances
+        # over positions with no uncommitted change below them.
+        self._unannounced: list[tuple[int, str]] = []
 
     # --- reading ---------------------------------------------------------------------
 
@@ -172,9 +175,12 @@ class PushRulesService:
             await self._save(user_id, replace(stored, rules=rules))
 
     async def _save(self, user_id: str, rules: UserPushRules) -> None:
-        await self._store.put(user_id, rules)
-        # The settled position: one below a still-uncommitted change is not announced.
-        self._notifier.notify(PUSH_RULES_STREAM, self._store.stream.current, users=[user_id])
+        self._unannounced.append((await self._store.put(user_id, rules), user_id))
+        current = self._store.stream.current
+        ready = [user for position, user in self._unannounced if position <= current]
+        self._unannounced = [u for u in self._unannounced if u[0] > current]
+        if ready:
+            self._notifier.notify(PUSH_RULES_STREAM, current, users=ready)
 
 
 def _check_kind(kind: str) -> None:
