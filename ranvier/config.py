@@ -7,6 +7,7 @@ folder of the file, so a data folder can be moved as a whole.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -74,6 +75,64 @@ class PasswordConfig:
     parallelism: int = 1
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class ThumbnailSize:
+    width: int
+    height: int
+    method: str  # "crop" or "scale"
+
+
+#: Synapse's default `thumbnail_sizes`, which are also the spec's recommended sizes.
+DEFAULT_THUMBNAIL_SIZES = (
+    ThumbnailSize(32, 32, "crop"),
+    ThumbnailSize(96, 96, "crop"),
+    ThumbnailSize(320, 240, "scale"),
+    ThumbnailSize(640, 480, "scale"),
+    ThumbnailSize(800, 600, "scale"),
+)
+
+#: Addresses URL previews never fetch from unless whitelisted: loopback, private,
+#: link-local, shared, documentation, benchmarking, multicast and reserved ranges.
+DEFAULT_URL_PREVIEW_IP_RANGE_BLACKLIST = (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001::/32", "2001:db8::/32",
+    "2002::/16", "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+)
+
+
+@dataclass(frozen=True)
+class MediaConfig:
+    """The media repository's options (docs/MEDIA.md), with Synapse's names."""
+
+    #: New uploads are served only by the authenticated /_matrix/client/v1/media API
+    #: (the spec's "freeze" of the legacy /_matrix/media/v3 downloads).
+    enable_authenticated_media: bool = True
+    #: Images with more pixels than this are not thumbnailed (M_TOO_LARGE).
+    max_image_pixels: int = 32 * 1024 * 1024
+    #: Thumbnail exactly the requested size instead of the nearest of thumbnail_sizes.
+    dynamic_thumbnails: bool = False
+    thumbnail_sizes: tuple[ThumbnailSize, ...] = DEFAULT_THUMBNAIL_SIZES
+    #: Created-but-not-uploaded media IDs (POST /create) a user may hold at once.
+    max_pending_media_uploads: int = 5
+    #: How long a created media ID waits for its upload (ms).
+    unused_expiration_time_ms: int = 24 * 3_600_000
+    rc_media_create: RateLimit = RateLimit(10, 50)
+    url_preview_enabled: bool = False
+    url_preview_ip_range_blacklist: tuple[IPNetwork, ...] = tuple(
+        ipaddress.ip_network(n) for n in DEFAULT_URL_PREVIEW_IP_RANGE_BLACKLIST
+    )
+    #: Addresses fetched even though the blacklist covers them.
+    url_preview_ip_range_whitelist: tuple[IPNetwork, ...] = ()
+    #: Largest page or image a URL preview downloads (bytes).
+    max_spider_size: int = 10 * 1024 * 1024
+    url_preview_accept_language: tuple[str, ...] = ("en",)
+
+
 @dataclass(frozen=True)
 class Config:
     server_name: str
@@ -104,6 +163,7 @@ class Config:
     max_request_size: int = 10 * 1024 * 1024
     max_upload_size: int = 50 * 1024 * 1024
     media_store_path: Path = Path("media_store")
+    media: MediaConfig = MediaConfig()
     tls_certificate_path: Path | None = None
     tls_private_key_path: Path | None = None
     app_service_config_files: tuple[Path, ...] = ()
@@ -235,6 +295,66 @@ def _parse_database(raw: Mapping[str, Any], base: Path) -> DatabaseConfig:
     raise ConfigError(f"database.name must be sqlite3 or psycopg2, not {name!r}")
 
 
+def _ip_networks(raw: Mapping[str, Any], key: str, default: tuple[IPNetwork, ...]
+                 ) -> tuple[IPNetwork, ...]:
+    value = raw.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of CIDR ranges")
+    try:
+        return tuple(ipaddress.ip_network(v, strict=False) for v in value)
+    except ValueError as e:
+        raise ConfigError(f"{key}: {e}") from None
+
+
+def _parse_thumbnail_sizes(raw: Mapping[str, Any]) -> tuple[ThumbnailSize, ...]:
+    value = raw.get("thumbnail_sizes")
+    if value is None:
+        return DEFAULT_THUMBNAIL_SIZES
+    if not isinstance(value, list):
+        raise ConfigError("thumbnail_sizes must be a list of {width, height, method}")
+    sizes = []
+    for i, item in enumerate(value):
+        name = f"thumbnail_sizes[{i}]."
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"thumbnail_sizes[{i}] must be a mapping")
+        width = _typed(item, "width", int, None, name)
+        height = _typed(item, "height", int, None, name)
+        method = _typed(item, "method", str, "scale", name)
+        if not width or not height or width < 1 or height < 1:
+            raise ConfigError(f"{name}width and height must be positive integers")
+        if method not in ("crop", "scale"):
+            raise ConfigError(f"{name}method must be crop or scale")
+        sizes.append(ThumbnailSize(width, height, method))
+    return tuple(sizes)
+
+
+def _parse_media(raw: Mapping[str, Any]) -> MediaConfig:
+    d = MediaConfig()
+    languages = raw.get("url_preview_accept_language", list(d.url_preview_accept_language))
+    if not isinstance(languages, list) or not all(isinstance(v, str) for v in languages):
+        raise ConfigError("url_preview_accept_language must be a list of language tags")
+    return MediaConfig(
+        enable_authenticated_media=_typed(raw, "enable_authenticated_media", bool, True),
+        max_image_pixels=parse_size(raw.get("max_image_pixels", "32M"), "max_image_pixels"),
+        dynamic_thumbnails=_typed(raw, "dynamic_thumbnails", bool, False),
+        thumbnail_sizes=_parse_thumbnail_sizes(raw),
+        max_pending_media_uploads=_typed(raw, "max_pending_media_uploads", int, 5),
+        unused_expiration_time_ms=parse_duration(
+            raw.get("unused_expiration_time", "24h"), "unused_expiration_time"
+        ),
+        rc_media_create=_rate_limit(raw, "rc_media_create", d.rc_media_create),
+        url_preview_enabled=_typed(raw, "url_preview_enabled", bool, False),
+        url_preview_ip_range_blacklist=_ip_networks(
+            raw, "url_preview_ip_range_blacklist", d.url_preview_ip_range_blacklist
+        ),
+        url_preview_ip_range_whitelist=_ip_networks(raw, "url_preview_ip_range_whitelist", ()),
+        max_spider_size=parse_size(raw.get("max_spider_size", "10M"), "max_spider_size"),
+        url_preview_accept_language=tuple(languages),
+    )
+
+
 def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
     """Build a `Config` from the parsed YAML; relative paths are resolved against
     `config_dir`."""
@@ -320,6 +440,7 @@ def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
         max_upload_size=parse_size(raw.get("max_upload_size", "50M"), "max_upload_size"),
         media_store_path=_path(base, raw.get("media_store_path", "media_store"),
                                "media_store_path"),
+        media=_parse_media(raw),
         tls_certificate_path=_path(base, tls_cert, "tls_certificate_path") if tls_cert else None,
         tls_private_key_path=_path(base, tls_key, "tls_private_key_path") if tls_key else None,
         app_service_config_files=tuple(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from nacl.signing import SigningKey
 
-from ranvier.api import admin, client
+from ranvier.api import admin, client, media
 from ranvier.api.http import (
     HOMESERVER,
     TRUST_X_FORWARDED,
@@ -36,6 +36,8 @@ from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.devices import DevicesService
 from ranvier.services.event_persister import EventPersister
 from ranvier.services.events import EventCreator
+from ranvier.services.media import MediaService
+from ranvier.services.media_storage import FileMediaStorage
 from ranvier.services.membership import MembershipService
 from ranvier.services.passwords import PasswordHasher
 from ranvier.services.presence import PresenceService
@@ -49,11 +51,13 @@ from ranvier.services.state_resolver import StateResolver
 from ranvier.services.tags import TagsService
 from ranvier.services.typing import TypingService
 from ranvier.services.uia import UIAService
+from ranvier.services.url_preview import UrlPreviewService
 from ranvier.storage.account_data import AccountDataStore
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
 from ranvier.storage.devices import DevicesStore
 from ranvier.storage.events import EventsStore
+from ranvier.storage.media import MediaStore
 from ranvier.storage.presence import PresenceStore
 from ranvier.storage.profiles import ProfileStore
 from ranvier.storage.receipts import ReceiptsStore
@@ -69,6 +73,7 @@ class Stores:
     accounts: AccountsStore
     devices: DevicesStore
     uia: UIAStore
+    media: MediaStore
     events: EventsStore
     state: StateStore
     rooms: RoomStore
@@ -102,6 +107,8 @@ class HomeServer:
     client_events: ClientEventSerializer
     registration_tokens: RegistrationTokensService
     shared_secret: SharedSecretRegistration
+    media: MediaService
+    url_previews: UrlPreviewService
     account_data: AccountDataService
     tags: TagsService
     typing: TypingService
@@ -129,6 +136,7 @@ async def build_homeserver(
         accounts=AccountsStore(db),
         devices=DevicesStore(db),
         uia=UIAStore(db),
+        media=MediaStore(db),
         events=EventsStore(db, state, rooms),
         state=state,
         rooms=rooms,
@@ -167,10 +175,15 @@ async def build_homeserver(
         stores.presence, stores.rooms, notifier, clock, enabled=config.presence_enabled
     )
     await presence.start()
+    media_service = MediaService(
+        config, clock, stores.media, FileMediaStorage(config.media_store_path)
+    )
     return HomeServer(
         config=config,
         db=db,
         clock=clock,
+        media=media_service,
+        url_previews=UrlPreviewService(config.media, clock, stores.media, media_service),
         signing_key=signing_key,
         stores=stores,
         ratelimiter=Ratelimiter(clock),
@@ -201,9 +214,11 @@ async def build_homeserver(
 
 
 #: Listener resource name -> the route modules' `routes` functions it serves. Resource
-#: names without an entry yet (federation, keys, media) are accepted and logged.
+#: names without an entry yet (federation, keys) are accepted and logged. Media is
+#: also served with client, as Synapse does.
 RESOURCES: dict[str, tuple[Callable[[HomeServer], list[web.RouteDef]], ...]] = {
-    "client": (client.routes, admin.routes),
+    "client": (client.routes, admin.routes, media.routes),
+    "media": (media.routes,),
 }
 
 
@@ -218,11 +233,14 @@ def create_app(
     app[TRUST_X_FORWARDED] = x_forwarded
     app.on_response_prepare.append(add_cors_headers)
     names = set(RESOURCES) if resources is None else resources
+    served: list[Callable[[HomeServer], list[web.RouteDef]]] = []
     for name in sorted(names):
-        for routes in RESOURCES.get(name, ()):
-            app.add_routes(routes(hs))
+        # A route group may belong to several resources: add it once.
+        served += [routes for routes in RESOURCES.get(name, ()) if routes not in served]
         if name not in RESOURCES:
             logger.warning("Listener resource %r is not served by this version", name)
+    for routes in served:
+        app.add_routes(routes(hs))
     return app
 
 
