@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from ranvier.errors import MatrixError
 from ranvier.services.auth import AuthService
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.devices import DeviceRecord, DevicesStore
+
+#: (user_id, device IDs or None for all of them) -> None
+DeletionListener = Callable[[str, list[str] | None], Awaitable[None]]
 
 
 class DevicesService:
@@ -13,6 +18,12 @@ class DevicesService:
         self._devices = devices
         self._accounts = accounts
         self._auth = auth
+        self._deletion_listeners: list[DeletionListener] = []
+
+    def on_devices_deleted(self, listener: DeletionListener) -> None:
+        """Call `listener(user_id, device_ids)` after devices are deleted (None: all of
+        the user's), so their keys and to-device inboxes go with them."""
+        self._deletion_listeners.append(listener)
 
     async def ensure_device(
         self, user_id: str, device_id: str, display_name: str | None
@@ -38,3 +49,5 @@ class DevicesService:
         self._auth.forget_tokens(tokens)
         await self._accounts.delete_refresh_tokens(user_id, device_ids)
         await self._devices.delete_devices(user_id, device_ids)
+        for listener in self._deletion_listeners:
+            await listener(user_id, device_ids)

@@ -16,11 +16,16 @@ if TYPE_CHECKING:
 
 #: The spec versions we claim (DESIGN.md: advertise only what works).
 SPEC_VERSIONS = [f"v1.{minor}" for minor in range(1, 20)]
+#: Unstable features clients probe for, each only once it works.
+UNSTABLE_FEATURES = {
+    # cross-signing (MSC1756), which older clients still look for under this name
+    "org.matrix.e2e_cross_signing": True,
+}
 
 
 async def versions(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /_matrix/client/versions"""
-    return json_response({"versions": SPEC_VERSIONS, "unstable_features": {}})
+    return json_response({"versions": SPEC_VERSIONS, "unstable_features": UNSTABLE_FEATURES})
 
 
 def public_baseurl(hs: HomeServer) -> str:
