@@ -46,10 +46,10 @@ def format_table(rows: Sequence[Row]) -> str:
     for row in rows:
         r = (ratio(row.ranvier, row.synapse) if isinstance(row.ranvier, float)
              and isinstance(row.synapse, float) else None)
-        figure = row.label.rsplit(".", 1)[-1]
+        _, dot, figure = row.label.partition(".")
         lines.append(
             f"| {row.label} | {_cell(row.synapse)} | {_cell(row.ranvier)} | "
-            f"{'—' if r is None else f'{r:.2f}x'} | {better(figure)} |"
+            f"{'—' if r is None else f'{r:.2f}x'} | {better(figure) if dot else '—'} |"
         )
     return "\n".join(lines)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -40,7 +41,12 @@ async def run_server(
     """Start the server, run every scenario `reps` times, stop it. Returns per scenario
     the runs, their medians and the error that ended it early (if any), and the memory
     the server used over the whole run."""
-    server = await start()
+    try:
+        server = await start()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        log.warning("server did not start: %s", e)
+        failed = {"median": {}, "runs": [], "error": f"server did not start: {e}"}
+        return {name: failed for name in [*(s.name for s in scenarios), "memory"]}
     sampler = MemorySampler(server.pid)
     sampler.start()
     results: dict[str, Any] = {}

@@ -22,12 +22,14 @@ def test_numbers_keep_about_three_significant_digits() -> None:
 def test_table_shows_both_servers_and_their_ratio() -> None:
     table = format_table([Row("send.events_per_s", 100.0, 250.0),
                           Row("send.p50_ms", 20.0, "error"),
-                          Row("state_res.ms", None, 1.5)])
+                          Row("state_res.ms", None, 1.5),
+                          Row("sync", "error", "error")])
     lines = table.splitlines()
     assert lines[0].startswith("| figure | Synapse | Ranvier | Ranvier/Synapse")
     assert lines[2] == "| send.events_per_s | 100 | 250 | 2.50x | higher |"
     assert lines[3] == "| send.p50_ms | 20.0 | error | — | lower |"
     assert lines[4] == "| state_res.ms | — | 1.50 | — | lower |"
+    assert lines[5] == "| sync | error | error | — | — |"
 
 
 def test_rows_mark_a_failed_server_and_keep_the_other() -> None:
