@@ -78,10 +78,18 @@ def rows_from_results(scenarios: Mapping[str, Mapping[str, Any]]) -> list[Row]:
     return rows
 
 
+# Leaf frames of threads that are waiting, not working, which py-spy still samples: a
+# thread-pool worker waiting for work, and the event loop polling (uvloop polls in C, so
+# the loop's Python caller is the leaf).
+IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "Runner.run (asyncio/runners.py",
+               "wait (threading.py", "get (queue.py")
+
+
 def top_frames(collapsed: str, count: int = 10) -> list[dict[str, Any]]:
     """The hottest frames of a py-spy `--format raw` profile (collapsed stacks, one
-    `frame;frame;... samples` per line): share of samples spent in the frame itself
-    (`self_pct`) and with it anywhere on the stack (`total_pct`)."""
+    `frame;frame;... samples` per line), idle waits (`IDLE_LEAVES`) left out: share of
+    the busy samples spent in the frame itself (`self_pct`) and with it anywhere on the
+    stack (`total_pct`)."""
     own: dict[str, int] = {}
     total: dict[str, int] = {}
     samples = 0
@@ -90,6 +98,8 @@ def top_frames(collapsed: str, count: int = 10) -> list[dict[str, Any]]:
         if not stack or not n.isdigit():
             continue
         frames = stack.split(";")
+        if frames[-1].startswith(IDLE_LEAVES):
+            continue
         samples += int(n)
         own[frames[-1]] = own.get(frames[-1], 0) + int(n)
         for frame in set(frames):

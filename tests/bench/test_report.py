@@ -53,6 +53,14 @@ def test_top_frames_count_own_and_inclusive_samples() -> None:
     assert top_frames("") == []
 
 
+def test_top_frames_leave_out_idle_waits() -> None:
+    collapsed = "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:81) 90\n" \
+                "main (a.py:1);Runner.run (asyncio/runners.py:118) 50\n" \
+                "main (a.py:1);work (a.py:5) 10\n"
+    assert top_frames(collapsed) == [
+        {"frame": "work (a.py:5)", "self_pct": 100.0, "total_pct": 100.0}]
+
+
 def test_cpu_ticks_survive_a_command_name_with_spaces_and_parens() -> None:
     line = "1234 (python3 (x) y) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 4 0 100 0 0"
     assert parse_cpu_ticks(line) == 300
