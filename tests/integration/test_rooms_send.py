@@ -137,16 +137,9 @@ async def test_missing_state_is_not_found(client: Any, alice, room_id) -> None:
     assert (status, data["errcode"]) == (404, "M_NOT_FOUND")
 
 
-@pytest.mark.parametrize(
-    ("version", "kept"),
-    [
-        # v1-10 keep nothing of a message; v11 keeps nothing either; a member event keeps
-        # its membership in every version
-        ("1", {}), ("10", {}), ("11", {}), ("12", {}),
-    ],
-)
-async def test_redaction_strips_content_per_version(
-    client: Any, alice, bob, version, kept
+@pytest.mark.parametrize("version", ["1", "10", "11", "12"])
+async def test_redaction_strips_message_content_and_says_why(
+    client: Any, alice, bob, version
 ) -> None:
     room = await create_room(client, alice, preset="public_chat", room_version=version)
     await ok(client, "POST", f"/join/{q(room)}", bob, {})
@@ -154,7 +147,7 @@ async def test_redaction_strips_content_per_version(
     redaction = await ok(client, "PUT", f"/rooms/{q(room)}/redact/{q(event_id)}/r1", bob,
                          {"reason": "oops"})
     event = await ok(client, "GET", f"/rooms/{q(room)}/event/{q(event_id)}", alice)
-    assert event["content"] == kept
+    assert event["content"] == {}
     because = event["unsigned"]["redacted_because"]
     assert because["event_id"] == redaction["event_id"]
     assert because["content"]["reason"] == "oops"
