@@ -91,6 +91,9 @@ class _Timeline:
     after: dict[str, tuple[int, StateMap]]
     extremities: set[str]
     depths: dict[str, int]
+    start_extremities: frozenset[str]
+    #: current state when the batch began, when known without resolving (one extremity)
+    start_state: StateMap | None
     new_groups: list[NewStateGroup] = field(default_factory=list)
     items: list[EventToPersist] = field(default_factory=list)
 
@@ -183,8 +186,7 @@ class EventPersister:
         if not timeline.items:
             return
         batch = RoomBatch(room_id, timeline.items, timeline.new_groups)
-        old_extremities = set(await self._events.get_forward_extremities(room_id))
-        if timeline.extremities != old_extremities:
+        if timeline.extremities != timeline.start_extremities:
             batch.forward_extremities = timeline.extremities
         await self._current_state_delta(room_id, timeline, batch)
         stored = await self._events.persist_batch(batch)
@@ -223,7 +225,10 @@ class EventPersister:
             for event_id in extremities
         }
         depths = {event_id: events[event_id].event.depth for event_id in extremities}
-        return _Timeline(room_version, after, set(extremities), depths)
+        start_state = after[extremities[0]][1] if len(extremities) == 1 else None
+        return _Timeline(
+            room_version, after, set(extremities), depths, frozenset(extremities), start_state
+        )
 
     async def _add(
         self, room_id: str, timeline: _Timeline, item: Builder | IncomingEvent
@@ -268,7 +273,10 @@ class EventPersister:
         # should build on them.
         if incoming.rejected_reason is None and not incoming.soft_failed:
             timeline.extremities.difference_update(prevs)
-            if not await self._events.have_children([event.event_id]):
+            # A new local event has no children; an incoming one may (backfill).
+            if not isinstance(item, IncomingEvent) or not (
+                await self._events.have_children([event.event_id])
+            ):
                 timeline.extremities.add(event.event_id)
 
     async def _state_after(
@@ -326,7 +334,9 @@ class EventPersister:
             if len(states) == 1
             else await self._resolver.resolve(timeline.room_version, states, timeline.pending())
         )
-        old_state = await self._state.get_current_state(room_id)
+        old_state = timeline.start_state
+        if old_state is None:
+            old_state = await self._state.get_current_state(room_id)
         changed = {k: v for k, v in new_state.items() if old_state.get(k) != v}
         removed = [k for k in old_state if k not in new_state]
         in_batch = {item.event.event_id: item.event for item in timeline.items}

@@ -15,8 +15,10 @@ from unpaddedbase64 import encode_base64
 from ranvier.clock import Clock
 from ranvier.errors import MatrixError
 from ranvier.protocol.auth_rules import auth_types_for_event, check_auth_rules
+from ranvier.protocol.canonical_json import encode_canonical_json
 from ranvier.protocol.errors import AuthError, InvalidEvent, InvalidJson
 from ranvier.protocol.event_builder import build_event
+from ranvier.protocol.event_validation import MAX_PDU_BYTES
 from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.hashing import compute_reference_hash
 from ranvier.protocol.power_levels import CREATE_KEY
@@ -191,6 +193,8 @@ class EventCreator:
                 reference_hashes=reference_hashes,
             )
         except (InvalidEvent, InvalidJson) as e:
+            if len(encode_canonical_json(dict(fields))) > MAX_PDU_BYTES:
+                raise MatrixError(413, "M_TOO_LARGE", f"the event is too large: {e}") from e
             raise MatrixError(400, "M_BAD_JSON", f"the event is not valid: {e}") from e
 
 
