@@ -163,6 +163,8 @@ class EventPersister:
                     await self._persist_requests(room_id, requests)
                 except Exception as e:
                     logger.exception("persisting a batch for %s failed", room_id)
+                    # Its positions are finished too: batches waiting behind them may go.
+                    self._flush_announcements()
                     for r in requests:
                         if not r.future.done():
                             r.future.set_exception(e)
@@ -201,6 +203,10 @@ class EventPersister:
             if s.event.type == "m.room.member" and s.event.state_key is not None
         }
         self._unannounced.append((max(s.stream_ordering for s in stored), room_id, users))
+        self._flush_announcements()
+
+    def _flush_announcements(self) -> None:
+        """Tell the notifier about every committed batch the stream has now reached."""
         current = self._events.stream.current
         ready = [u for u in self._unannounced if u[0] <= current]
         self._unannounced = [u for u in self._unannounced if u[0] > current]
