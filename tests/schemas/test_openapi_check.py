@@ -103,3 +103,18 @@ def test_overlapping_one_of_alternatives_are_accepted() -> None:
 
 def test_bundle_script_writes_where_the_checker_reads() -> None:
     assert Path(bundle.OUTPUT) == BUNDLE
+
+
+def test_an_undocumented_401_may_start_user_interactive_auth() -> None:
+    path = "/_matrix/client/v3/keys/device_signing/upload"
+    uia = {"flows": [{"stages": ["m.login.password"]}], "params": {}, "session": "s"}
+    assert problems("POST", path, 401, uia) == []
+    assert problems("POST", path, 401, {"session": "s"}) != []
+
+
+def test_sync_with_an_event_fields_filter_is_not_checked() -> None:
+    trimmed = {"next_batch": "s1", "rooms": {"join": {"!r:x": {
+        "timeline": {"events": [{"type": "m.room.message"}]}}}}}
+    assert problems("GET", "/_matrix/client/v3/sync", 200, trimmed) != []
+    inline = '?filter=%7B%22event_fields%22%3A%5B%22type%22%5D%7D'
+    assert problems("GET", "/_matrix/client/v3/sync" + inline, 200, trimmed) == []
