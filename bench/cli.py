@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="sample Ranvier with py-spy during each scenario")
     p.add_argument("--ranvier-tree", default="HEAD",
                    help="run Ranvier as of this commit (default HEAD), or 'worktree' for "
-                        "the files as they are now")
+                        "a copy of the files as they are when the run starts")
     p.add_argument("--rep-timeout", type=float, default=900,
                    help="seconds one repetition of a scenario may take")
     p.add_argument("--results-dir", type=Path, default=HERE / "results")
@@ -70,11 +70,14 @@ def machine() -> dict[str, Any]:
 
 def ranvier_source(args: argparse.Namespace) -> tuple[str, Path | None]:
     """Which Ranvier runs: (description for the results, folder to run it from)."""
+    dest = args.workdir / "ranvier-src"
     if args.ranvier_tree == "worktree":
-        return "working tree", None
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE.parent,
+                              check=True, capture_output=True, text=True).stdout.strip()
+        return f"{head} + uncommitted changes", servers.copy_ranvier_worktree(dest)
     commit = subprocess.run(["git", "rev-parse", "--short", args.ranvier_tree], cwd=HERE.parent,
                             check=True, capture_output=True, text=True).stdout.strip()
-    return commit, servers.export_ranvier(commit, args.workdir / "ranvier-src")
+    return commit, servers.export_ranvier(commit, dest)
 
 
 def sizes_for(args: argparse.Namespace) -> dict[str, dict[str, int]]:

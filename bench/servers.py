@@ -190,6 +190,15 @@ def export_ranvier(commit: str, dest: Path) -> Path:
     return dest
 
 
+def copy_ranvier_worktree(dest: Path) -> Path:
+    """A copy of the `ranvier` package as it is in the working tree now, so that edits
+    made while the benchmark runs do not change the server under test."""
+    _fresh_dir(dest)
+    shutil.copytree(REPO / "ranvier", dest / "ranvier",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    return dest
+
+
 async def start_ranvier(
     workdir: Path, cost: HashCost, postgres: bool, source: Path | None = None
 ) -> Server:
