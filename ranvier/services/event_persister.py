@@ -61,6 +61,10 @@ class BuiltEvent:
 
 Builder = Callable[[RoomHead], Awaitable[BuiltEvent]]
 
+#: Sees each committed batch (room ID, events) before its senders are answered: what
+#: other domains derive from new events (notification counts).
+PersistedListener = Callable[[str, list[StoredEvent]], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class IncomingEvent:
@@ -124,6 +128,11 @@ class EventPersister:
         # (position, room, users) committed but not yet announced: the events stream
         # only advances over positions with no uncommitted one below them.
         self._unannounced: list[tuple[int, str, set[str]]] = []
+        self._listeners: list[PersistedListener] = []
+
+    def add_listener(self, listener: PersistedListener) -> None:
+        """Have `listener` see every committed batch (composition root)."""
+        self._listeners.append(listener)
 
     async def persist_local(
         self, room_version: RoomVersion, room_id: str, builders: Sequence[Builder]
@@ -192,6 +201,11 @@ class EventPersister:
             batch.forward_extremities = timeline.extremities
         await self._current_state_delta(room_id, timeline, batch)
         stored = await self._events.persist_batch(batch)
+        for listener in self._listeners:
+            try:
+                await listener(room_id, stored)
+            except Exception:  # the events are durable; a listener's failure is its own
+                logger.exception("a persisted-events listener failed for %s", room_id)
         for request, start, end in accepted:
             request.future.set_result(stored[start:end])
         self._announce(room_id, stored)
