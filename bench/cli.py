@@ -27,6 +27,13 @@ HERE = Path(__file__).resolve().parent
 ALL_SCENARIOS = [s.name for s in SERVER_SCENARIOS] + ["memory", "state_res"]
 
 
+def default_synapse_venv() -> Path:
+    if "BENCH_SYNAPSE_VENV" in os.environ:
+        return Path(os.environ["BENCH_SYNAPSE_VENV"])
+    shared = Path("/work/synapse-venv")
+    return shared if shared.exists() else HERE / ".synapse-venv"
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench", description=__doc__)
     p.add_argument("--quick", action="store_true",
@@ -41,10 +48,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="override a scenario size, e.g. --size send.events=500")
     p.add_argument("--bcrypt-rounds", type=int, default=4,
                    help="Synapse's bcrypt_rounds; Ranvier's argon2 is matched to it")
-    p.add_argument("--synapse-venv", type=Path,
-                   default=Path(os.environ.get("BENCH_SYNAPSE_VENV", "/work/synapse-venv")
-                                if Path("/work/synapse-venv").exists()
-                                else HERE / ".synapse-venv"))
+    p.add_argument("--synapse-venv", type=Path, default=default_synapse_venv(),
+                   help="virtual environment with Synapse (created if missing); default "
+                        "$BENCH_SYNAPSE_VENV, else /work/synapse-venv if it exists, else "
+                        "bench/.synapse-venv")
     p.add_argument("--profile", action="store_true",
                    help="sample Ranvier with py-spy during each scenario")
     p.add_argument("--ranvier-tree", default="HEAD",
