@@ -169,6 +169,20 @@ class TestUploadLimit:
         assert await error(response) == (413, "M_TOO_LARGE")
 
 
+class TestUploadAboveJsonLimit:
+    @pytest.fixture
+    def config_overrides(self) -> dict[str, Any]:
+        return {"max_request_size": "1K", "max_upload_size": "8K"}
+
+    async def test_uploads_are_limited_by_max_upload_size_not_max_request_size(
+        self, client: Any, alice: User
+    ) -> None:
+        data = b"y" * 6000
+        media_id = await upload(client, alice, data, "text/plain")
+        response = await request(client, "GET", f"{V1}/download/{SERVER}/{media_id}", alice)
+        assert await response.read() == data
+
+
 async def test_media_endpoints_require_an_access_token(client: Any, alice: User) -> None:
     media_id = await upload(client, alice, png(10, 10))
     calls = [
@@ -376,6 +390,21 @@ async def test_created_media_can_be_uploaded_only_once_and_only_by_its_creator(
     assert await error(response) == (409, "M_CANNOT_OVERWRITE_MEDIA")
     response = await request(client, "GET", f"{V1}/download/{SERVER}/{media_id}", alice)
     assert await response.read() == b"first"
+
+
+async def test_racing_uploads_to_one_media_id_have_exactly_one_winner(
+    client: Any, server: HomeServer, alice: User
+) -> None:
+    media_id = await created_media_id(client, alice)
+    bodies = [f"upload {i}".encode() for i in range(4)]
+    responses = await asyncio.gather(*(put(client, alice, media_id, b) for b in bodies))
+    statuses = sorted(r.status for r in responses)
+    assert statuses == [200, 409, 409, 409]
+    winner = bodies[[r.status for r in responses].index(200)]
+    response = await request(client, "GET", f"{V1}/download/{SERVER}/{media_id}", alice)
+    assert await response.read() == winner
+    files = [p for p in Path(server.config.media_store_path).rglob("*") if p.is_file()]
+    assert [f.read_bytes() for f in files] == [winner]
 
 
 async def test_put_to_a_media_id_never_created_is_not_found(client: Any, alice: User) -> None:
