@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+import jsonschema
 import pytest
 import requests
 import schemathesis
@@ -133,6 +134,16 @@ def _breaks_body(case: Any) -> bool:
     )
 
 
+def _body_violation(case: Any) -> str:
+    """How the body breaks the operation's request schema, for the report."""
+    content = case.operation.definition.raw.get("requestBody", {}).get("content", {})
+    schema = content.get("application/json", {}).get("schema", {})
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(schema).iter_errors(case.body)
+    )
+    return "unknown" if error is None else f"{error.message[:200]} at {error.json_path}"
+
+
 def _problem(case: Any, response: Any) -> str | None:
     """What is wrong with the server's answer to `case` (a schemathesis Response)."""
     status = response.status_code
@@ -151,7 +162,8 @@ def _problem(case: Any, response: Any) -> str | None:
             return f"{request}: the endpoint is not served ({text})"
         return None
     if _breaks_body(case):
-        return f"{request} broke the schema but was accepted -> {status} {text}"
+        return (f"{request} broke the schema ({_body_violation(case)}) but was accepted"
+                f" -> {status} {text}")
     raw_path = urlsplit(response.request.url).path
     problems = load_checker().problems(case.method, raw_path, status, response.content,
                                        _content_type(response))
