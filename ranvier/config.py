@@ -134,6 +134,21 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class VoipConfig:
+    """TURN servers handed to clients by /voip/turnServer (Synapse's option names)."""
+
+    turn_uris: tuple[str, ...] = ()
+    #: Shared secret for time-limited credentials (TURN REST API); preferred over the
+    #: fixed username/password when both are set.
+    turn_shared_secret: str | None = None
+    turn_username: str | None = None
+    turn_password: str | None = None
+    #: How long credentials are valid (ms).
+    turn_user_lifetime_ms: int = 3_600_000
+    turn_allow_guests: bool = True
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     #: The folder relative paths were resolved against (the config file's folder).
@@ -175,6 +190,7 @@ class Config:
     user_directory_search_all_users: bool = False
     #: Track and share presence (Synapse's `presence: {enabled}`).
     presence_enabled: bool = True
+    voip: VoipConfig = VoipConfig()
     log_level: str = "INFO"
     report_stats: bool = False
 
@@ -355,6 +371,25 @@ def _parse_media(raw: Mapping[str, Any]) -> MediaConfig:
     )
 
 
+def _parse_voip(raw: Mapping[str, Any]) -> VoipConfig:
+    uris = raw.get("turn_uris") or []
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris):
+        raise ConfigError("turn_uris must be a list of turn: or turns: URIs")
+    bad = [u for u in uris if not u.startswith(("turn:", "turns:"))]
+    if bad:
+        raise ConfigError(f"turn_uris: {bad[0]!r} is not a turn: or turns: URI")
+    return VoipConfig(
+        turn_uris=tuple(uris),
+        turn_shared_secret=_typed(raw, "turn_shared_secret", str, None),
+        turn_username=_typed(raw, "turn_username", str, None),
+        turn_password=_typed(raw, "turn_password", str, None),
+        turn_user_lifetime_ms=parse_duration(
+            raw.get("turn_user_lifetime", "1h"), "turn_user_lifetime"
+        ),
+        turn_allow_guests=_typed(raw, "turn_allow_guests", bool, True),
+    )
+
+
 def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
     """Build a `Config` from the parsed YAML; relative paths are resolved against
     `config_dir`."""
@@ -452,6 +487,7 @@ def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
             user_dir, "search_all_users", bool, False, "user_directory."
         ),
         presence_enabled=_typed(presence, "enabled", bool, True, "presence."),
+        voip=_parse_voip(raw),
         log_level=log_level,
         report_stats=_typed(raw, "report_stats", bool, False),
     )

@@ -111,6 +111,16 @@ user_directory:
 presence:
   enabled: true
 
+# TURN servers for VoIP calls, handed to clients by /voip/turnServer. With
+# turn_shared_secret, clients get credentials valid for turn_user_lifetime;
+# otherwise the fixed turn_username/turn_password. No turn_uris: no TURN.
+turn_uris: []
+# turn_shared_secret: "..."
+# turn_username: "..."
+# turn_password: "..."
+turn_user_lifetime: 1h
+turn_allow_guests: true
+
 log_level: INFO
 report_stats: false
 """

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from nacl.signing import SigningKey
 
-from ranvier.api import admin, client, media
+from ranvier.api import admin, client, federation, media
 from ranvier.api.http import (
     HOMESERVER,
     TRUST_X_FORWARDED,
@@ -33,37 +33,75 @@ from ranvier.services.account_data import AccountDataService
 from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.client_events import ClientEventSerializer
+from ranvier.services.device_lists import DeviceListsService
 from ranvier.services.devices import DevicesService
+from ranvier.services.directory import DirectoryService
+from ranvier.services.e2e_keys import E2EKeysService
 from ranvier.services.event_persister import EventPersister
 from ranvier.services.events import EventCreator
+from ranvier.services.filters import FilterService
+from ranvier.services.hierarchy import HierarchyService
+from ranvier.services.key_backup import KeyBackupService
 from ranvier.services.media import MediaService
 from ranvier.services.media_storage import FileMediaStorage
 from ranvier.services.membership import MembershipService
+from ranvier.services.notification_history import NotificationHistory
+from ranvier.services.notifications import NotificationsService
+from ranvier.services.openid import OpenIdService
 from ranvier.services.passwords import PasswordHasher
 from ranvier.services.presence import PresenceService
+from ranvier.services.profiles import ProfileService
+from ranvier.services.push_rules import PUSH_RULES_STREAM, PushRulesService
+from ranvier.services.pushers import PushersService
 from ranvier.services.receipts import ReceiptsService
 from ranvier.services.redactions import Redactor
 from ranvier.services.registration_tokens import RegistrationTokensService
+from ranvier.services.relations import RelationsService
+from ranvier.services.reports import ReportsService
+from ranvier.services.room_reader import RoomReader
+from ranvier.services.room_summary import RoomSummaryService
 from ranvier.services.room_upgrade import RoomUpgrader
 from ranvier.services.rooms import RoomService
+from ranvier.services.search import SearchService
 from ranvier.services.shared_secret import SharedSecretRegistration
 from ranvier.services.state_resolver import StateResolver
+from ranvier.services.sync import SyncService, SyncSources
+from ranvier.services.sync_rooms import SyncRoomBuilder
 from ranvier.services.tags import TagsService
+from ranvier.services.to_device import ToDeviceService
 from ranvier.services.typing import TypingService
 from ranvier.services.uia import UIAService
 from ranvier.services.url_preview import UrlPreviewService
+from ranvier.services.user_directory import UserDirectoryService
+from ranvier.services.visibility import VisibilityChecker
+from ranvier.services.voip import VoipService
 from ranvier.storage.account_data import AccountDataStore
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
+from ranvier.storage.device_lists import DeviceListsStore
 from ranvier.storage.devices import DevicesStore
+from ranvier.storage.directory import DirectoryStore
+from ranvier.storage.e2e_keys import E2EKeysStore
 from ranvier.storage.events import EventsStore
+from ranvier.storage.filters import FilterStore
+from ranvier.storage.key_backup import KeyBackupStore
 from ranvier.storage.media import MediaStore
+from ranvier.storage.notifications import NotificationsStore
+from ranvier.storage.openid import OpenIdStore
 from ranvier.storage.presence import PresenceStore
 from ranvier.storage.profiles import ProfileStore
+from ranvier.storage.push_rules import PushRulesStore
+from ranvier.storage.pushers import PushersStore
 from ranvier.storage.receipts import ReceiptsStore
+from ranvier.storage.relations import RelationsStore
+from ranvier.storage.reports import ReportsStore
+from ranvier.storage.room_stream import RoomStreamStore
 from ranvier.storage.rooms import RoomStore
+from ranvier.storage.search import SearchStore
 from ranvier.storage.state import StateStore
+from ranvier.storage.to_device import ToDeviceStore
 from ranvier.storage.uia import UIAStore
+from ranvier.storage.user_directory import UserDirectoryStore
 
 logger = logging.getLogger(__name__)
 
@@ -78,9 +116,24 @@ class Stores:
     state: StateStore
     rooms: RoomStore
     profiles: ProfileStore
+    push_rules: PushRulesStore
+    directory: DirectoryStore
+    relations: RelationsStore
+    user_directory: UserDirectoryStore
     account_data: AccountDataStore
     receipts: ReceiptsStore
     presence: PresenceStore
+    filters: FilterStore
+    room_stream: RoomStreamStore
+    e2e_keys: E2EKeysStore
+    device_lists: DeviceListsStore
+    to_device: ToDeviceStore
+    key_backup: KeyBackupStore
+    search: SearchStore
+    pushers: PushersStore
+    openid: OpenIdStore
+    reports: ReportsStore
+    notifications: NotificationsStore
 
 
 @dataclass
@@ -97,6 +150,10 @@ class HomeServer:
     accounts: AccountsService
     devices: DevicesService
     uia: UIAService
+    registration_tokens: RegistrationTokensService
+    shared_secret: SharedSecretRegistration
+    media: MediaService
+    url_previews: UrlPreviewService
     notifier: Notifier
     persister: EventPersister
     event_creator: EventCreator
@@ -105,15 +162,33 @@ class HomeServer:
     room_upgrader: RoomUpgrader
     redactor: Redactor
     client_events: ClientEventSerializer
-    registration_tokens: RegistrationTokensService
-    shared_secret: SharedSecretRegistration
-    media: MediaService
-    url_previews: UrlPreviewService
+    profiles: ProfileService
+    directory: DirectoryService
+    relations: RelationsService
+    user_directory: UserDirectoryService
+    notifications: NotificationsService
+    push_rules: PushRulesService
     account_data: AccountDataService
     tags: TagsService
     typing: TypingService
     receipts: ReceiptsService
     presence: PresenceService
+    filters: FilterService
+    visibility: VisibilityChecker
+    sync: SyncService
+    room_reader: RoomReader
+    e2e_keys: E2EKeysService
+    device_lists: DeviceListsService
+    to_device: ToDeviceService
+    key_backup: KeyBackupService
+    search: SearchService
+    room_summaries: RoomSummaryService
+    hierarchy: HierarchyService
+    reports: ReportsService
+    notification_history: NotificationHistory
+    pushers: PushersService
+    voip: VoipService
+    openid: OpenIdService
 
     @property
     def server_name(self) -> str:
@@ -141,13 +216,34 @@ async def build_homeserver(
         state=state,
         rooms=rooms,
         profiles=ProfileStore(db),
+        push_rules=PushRulesStore(db),
+        directory=DirectoryStore(db),
+        relations=RelationsStore(db),
+        user_directory=UserDirectoryStore(db),
         account_data=AccountDataStore(db),
         receipts=ReceiptsStore(db),
         presence=PresenceStore(db),
+        filters=FilterStore(db),
+        room_stream=RoomStreamStore(db),
+        e2e_keys=E2EKeysStore(db),
+        device_lists=DeviceListsStore(db),
+        to_device=ToDeviceStore(db),
+        key_backup=KeyBackupStore(db),
+        search=SearchStore(db),
+        pushers=PushersStore(db),
+        openid=OpenIdStore(db),
+        reports=ReportsStore(db),
+        notifications=NotificationsStore(db),
     )
     await stores.state.start()
     await stores.events.start()
-    for stream_store in (stores.account_data, stores.receipts, stores.presence):
+    stores.events.add_batch_writer(RelationsStore.write_relations)
+    stores.events.add_batch_writer(UserDirectoryStore.write_from_events)
+    stores.events.add_batch_writer(SearchStore.write_from_events)
+    for stream_store in (
+        stores.account_data, stores.receipts, stores.presence, stores.device_lists,
+        stores.to_device,
+    ):
         await stream_store.start()
     auth = AuthService(stores.accounts, clock)
     passwords = PasswordHasher(config.password_config)
@@ -157,6 +253,8 @@ async def build_homeserver(
     signing_key = read_signing_key(config.signing_key_path)
     notifier = Notifier()
     notifier.set_position(EVENTS_STREAM, stores.events.stream.current)
+    await stores.push_rules.start()
+    notifier.set_position(PUSH_RULES_STREAM, stores.push_rules.stream.current)
     persister = EventPersister(
         stores.events, stores.state, StateResolver(stores.events), notifier, config.server_name
     )
@@ -166,8 +264,12 @@ async def build_homeserver(
     membership = MembershipService(
         event_creator, stores.rooms, stores.profiles, config.server_name
     )
+    directory = DirectoryService(
+        stores.directory, stores.rooms, stores.state, stores.events, stores.accounts,
+        config.server_name, config.room_list_publication_rules,
+    )
     room_service = RoomService(
-        event_creator, membership, stores.events, stores.state, stores.rooms,
+        event_creator, membership, stores.events, stores.state, stores.rooms, directory,
         config.server_name, config.default_room_version,
     )
     account_data = AccountDataService(stores.account_data, notifier)
@@ -175,6 +277,46 @@ async def build_homeserver(
         stores.presence, stores.rooms, notifier, clock, enabled=config.presence_enabled
     )
     await presence.start()
+    relations = RelationsService(stores.relations, stores.events, room_service)
+    client_events = ClientEventSerializer(stores.events, stores.state, clock, relations)
+    push_rules = PushRulesService(stores.push_rules, notifier)
+    typing = TypingService(stores.rooms, notifier, clock)
+    receipts = ReceiptsService(
+        stores.receipts, stores.events, stores.rooms, account_data, notifier, clock
+    )
+    device_lists = DeviceListsService(stores.device_lists, stores.rooms, notifier)
+    e2e_keys = E2EKeysService(stores.e2e_keys, stores.devices, device_lists, config.server_name)
+    to_device = ToDeviceService(
+        stores.to_device, stores.devices, notifier, clock, config.server_name
+    )
+    devices.on_devices_deleted(e2e_keys.on_devices_deleted)
+    devices.on_devices_deleted(to_device.on_devices_deleted)
+    pushers = PushersService(stores.pushers, clock)
+    devices.on_devices_deleted(pushers.on_devices_deleted)
+    notifications = NotificationsService(
+        stores.notifications, push_rules, receipts, stores.state, stores.events,
+        config.server_name,
+    )
+    persister.add_listener(notifications.on_persisted)
+    visibility = VisibilityChecker(stores.events, stores.state, stores.room_stream)
+    sync = SyncService(
+        notifier, clock, stores.events, stores.state, stores.room_stream,
+        SyncRoomBuilder(
+            stores.events, stores.state, stores.room_stream, visibility, client_events
+        ),
+        SyncSources(
+            account_data, receipts, typing, presence, push_rules, to_device, device_lists,
+            e2e_keys,
+            unread=notifications,
+        ),
+    )
+    room_reader = RoomReader(
+        stores.events, stores.state, stores.rooms, stores.room_stream, visibility,
+        client_events,
+    )
+    room_summaries = RoomSummaryService(
+        stores.state, stores.events, stores.rooms, stores.directory, membership
+    )
     media_service = MediaService(
         config, clock, stores.media, FileMediaStorage(config.media_store_path)
     )
@@ -191,6 +333,8 @@ async def build_homeserver(
         accounts=accounts,
         devices=devices,
         uia=uia,
+        registration_tokens=RegistrationTokensService(stores.accounts, clock),
+        shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),
         notifier=notifier,
         persister=persister,
         event_creator=event_creator,
@@ -200,25 +344,59 @@ async def build_homeserver(
             room_service, event_creator, stores.events, stores.state, stores.rooms
         ),
         redactor=Redactor(event_creator, stores.events),
-        client_events=ClientEventSerializer(stores.events, stores.state, clock),
-        registration_tokens=RegistrationTokensService(stores.accounts, clock),
-        shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),
+        client_events=client_events,
+        profiles=ProfileService(
+            stores.profiles, stores.accounts, stores.rooms, stores.state, stores.events,
+            event_creator, config.server_name,
+        ),
+        directory=directory,
+        push_rules=push_rules,
+        relations=relations,
+        notifications=notifications,
+        user_directory=UserDirectoryService(
+            stores.user_directory,
+            enabled=config.user_directory_enabled,
+            search_all_users=config.user_directory_search_all_users,
+        ),
         account_data=account_data,
         tags=TagsService(account_data),
-        typing=TypingService(stores.rooms, notifier, clock),
-        receipts=ReceiptsService(
-            stores.receipts, stores.events, stores.rooms, account_data, notifier, clock
-        ),
+        typing=typing,
+        receipts=receipts,
         presence=presence,
+        filters=FilterService(stores.filters),
+        visibility=visibility,
+        sync=sync,
+        room_reader=room_reader,
+        e2e_keys=e2e_keys,
+        device_lists=device_lists,
+        to_device=to_device,
+        key_backup=KeyBackupService(stores.key_backup),
+        search=SearchService(
+            stores.search, stores.events, stores.state, stores.rooms, room_service,
+            room_reader, visibility, client_events,
+        ),
+        room_summaries=room_summaries,
+        hierarchy=HierarchyService(room_summaries, stores.state, stores.events),
+        reports=ReportsService(
+            stores.reports, stores.events, stores.rooms, stores.accounts, visibility, clock,
+            config.server_name,
+        ),
+        notification_history=NotificationHistory(
+            stores.notifications, stores.events, receipts, client_events
+        ),
+        pushers=pushers,
+        voip=VoipService(config.voip, clock),
+        openid=OpenIdService(stores.openid, clock, config.server_name),
     )
 
 
 #: Listener resource name -> the route modules' `routes` functions it serves. Resource
-#: names without an entry yet (federation, keys) are accepted and logged. Media is
+#: names without an entry yet (keys) are accepted and logged. Media is
 #: also served with client, as Synapse does.
 RESOURCES: dict[str, tuple[Callable[[HomeServer], list[web.RouteDef]], ...]] = {
     "client": (client.routes, admin.routes, media.routes),
     "media": (media.routes,),
+    "federation": (federation.routes,),
 }
 
 

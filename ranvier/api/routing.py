@@ -24,6 +24,7 @@ CLIENT_V3_ONLY = ("/_matrix/client/v3",)
 CLIENT_V1 = ("/_matrix/client/v1",)
 CLIENT_UNVERSIONED = ("/_matrix/client",)
 SYNAPSE_ADMIN_V1 = ("/_synapse/admin/v1",)
+FEDERATION_V1 = ("/_matrix/federation/v1",)
 NO_PREFIX = ("",)
 
 

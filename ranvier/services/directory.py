@@ -28,7 +28,7 @@ from ranvier.storage.rooms import RoomStore
 from ranvier.storage.state import StateStore
 
 #: The state a directory entry shows (public_rooms_chunk.yaml).
-_ENTRY_STATE: tuple[StateKey, ...] = (
+ENTRY_STATE: tuple[StateKey, ...] = (
     CREATE_KEY,
     ("m.room.name", ""),
     ("m.room.topic", ""),
@@ -223,8 +223,8 @@ class DirectoryService:
         counts = await self._directory.count_joined_members(room_ids)
         entries = []
         for room_id in room_ids:
-            state = await self._state_of(room_id, _ENTRY_STATE)
-            entries.append(_entry(room_id, counts.get(room_id, 0), state))
+            state = await self._state_of(room_id, ENTRY_STATE)
+            entries.append(room_chunk(room_id, counts.get(room_id, 0), state))
         return entries
 
     # --- helpers -------------------------------------------------------------------
@@ -258,7 +258,9 @@ def _parse_since(since: str | None, limit: int) -> int:
     raise MatrixError(400, "M_INVALID_PARAM", f"invalid pagination token {since!r}")
 
 
-def _entry(room_id: str, joined: int, state: Mapping[StateKey, Event]) -> dict[str, Any]:
+def room_chunk(room_id: str, joined: int, state: Mapping[StateKey, Event]) -> dict[str, Any]:
+    """A room as public_rooms_chunk.yaml describes it, from its state (`ENTRY_STATE`);
+    also the base of room summaries and space hierarchies."""
     def value(etype: str, key: str) -> Any:
         event = state.get((etype, ""))
         return None if event is None else event.content.get(key)

@@ -52,3 +52,25 @@ class NotificationsStore:
             after,
         )
         return [(r[0], int(r[1]), bool(r[2]), bool(r[3])) for r in rows]
+
+    async def get_for_user(
+        self, user_id: str, *, before: int | None, limit: int, highlight_only: bool
+    ) -> list[PushAction]:
+        """The user's push actions, newest first, below stream position `before`
+        (GET /notifications)."""
+        sql = (
+            "SELECT user_id, event_id, room_id, stream_ordering, thread_id, notify,"
+            " highlight, actions FROM event_push_actions WHERE user_id = ?"
+        )
+        args: list[object] = [user_id]
+        if before is not None:
+            sql += " AND stream_ordering < ?"
+            args.append(before)
+        if highlight_only:
+            sql += " AND highlight = 1"
+        rows = await self._db.fetchall(sql + " ORDER BY stream_ordering DESC LIMIT ?", *args, limit)
+        return [
+            PushAction(r[0], r[1], r[2], int(r[3]), r[4], bool(r[5]), bool(r[6]),
+                       tuple(orjson.loads(r[7])))
+            for r in rows
+        ]
