@@ -19,7 +19,7 @@ user's rooms or the user, then builds again.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ranvier.clock import Clock
@@ -33,9 +33,12 @@ from ranvier.storage.state import StateStore
 
 if TYPE_CHECKING:
     from ranvier.services.account_data import AccountDataService
+    from ranvier.services.device_lists import DeviceListsService
+    from ranvier.services.e2e_keys import E2EKeysService
     from ranvier.services.presence import PresenceService
     from ranvier.services.push_rules import PushRulesService
     from ranvier.services.receipts import ReceiptsService
+    from ranvier.services.to_device import ToDeviceService
     from ranvier.services.typing import TypingService
 
 #: the state a client is shown of a room it is invited to or knocks on (spec:
@@ -77,6 +80,9 @@ class SyncSources:
     typing: TypingService
     presence: PresenceService
     push_rules: PushRulesService
+    to_device: ToDeviceService
+    device_lists: DeviceListsService
+    e2e_keys: E2EKeysService
     unread: UnreadCounts | None = None
 
 
@@ -121,9 +127,10 @@ class SyncService:
         while True:
             to = SyncToken.from_positions(self._notifier.current_positions())
             response, joined = await self._build(req, to)
+            to_device_pos = await self._e2ee(req, to, response)
             remaining = deadline - self._clock.monotonic()
             if req.since is None or req.full_state or remaining <= 0 or not _is_empty(response):
-                response["next_batch"] = str(to)
+                response["next_batch"] = str(replace(to, to_device=to_device_pos))
                 return response
             await self._notifier.wait_for(req.user_id, joined, to.positions(), remaining)
 
@@ -293,6 +300,33 @@ class SyncService:
             if any(ephemeral_filter.matches(e["type"]) for e in events)
         }
 
+    async def _e2ee(self, req: SyncRequest, to: SyncToken, response: dict[str, Any]) -> int:
+        """Fill to_device, device_lists and the device's key counts; returns the
+        to_device position for next_batch (short of `to` when the inbox holds more
+        than one sync's worth)."""
+        since = req.since
+        if since is not None and (since.device_lists, since.events) != (
+            to.device_lists, to.events
+        ):
+            changed, left = await self._sources.device_lists.changes_for_sync(
+                req.user_id, since, to
+            )
+            response["device_lists"] = {"changed": sorted(changed), "left": sorted(left)}
+        if req.device_id is None:
+            return to.to_device
+        keys = self._sources.e2e_keys
+        response["device_one_time_keys_count"] = await keys.one_time_key_counts(
+            req.user_id, req.device_id
+        )
+        response["device_unused_fallback_key_types"] = await keys.unused_fallback_key_types(
+            req.user_id, req.device_id
+        )
+        events, position = await self._sources.to_device.to_device_for_sync(
+            req.user_id, req.device_id, since.to_device if since else 0, to.to_device
+        )
+        response["to_device"] = {"events": events}
+        return position
+
     @staticmethod
     async def _unread(req: SyncRequest, room_id: str, unread: UnreadCounts) -> dict[str, Any]:
         """`unread_notifications`, and with the timeline filter's
@@ -377,4 +411,6 @@ def _is_empty(response: Mapping[str, Any]) -> bool:
         any(response["rooms"].values())
         or response["account_data"]["events"]
         or response["presence"]["events"]
+        or response.get("to_device", {}).get("events")
+        or any(response.get("device_lists", {}).values())
     )
