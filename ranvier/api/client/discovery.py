@@ -20,6 +20,8 @@ SPEC_VERSIONS = [f"v1.{minor}" for minor in range(1, 20)]
 UNSTABLE_FEATURES = {
     # cross-signing (MSC1756), which older clients still look for under this name
     "org.matrix.e2e_cross_signing": True,
+    # dehydrated devices, api/client/dehydrated_device.py
+    "org.matrix.msc3814": True,
 }
 
 
