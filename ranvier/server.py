@@ -33,6 +33,7 @@ from ranvier.services.account_data import AccountDataService
 from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.client_events import ClientEventSerializer
+from ranvier.services.dehydrated_devices import DehydratedDevicesService
 from ranvier.services.device_lists import DeviceListsService
 from ranvier.services.devices import DevicesService
 from ranvier.services.directory import DirectoryService
@@ -78,6 +79,7 @@ from ranvier.services.voip import VoipService
 from ranvier.storage.account_data import AccountDataStore
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.database import Database, open_database
+from ranvier.storage.dehydrated_devices import DehydratedDeviceStore
 from ranvier.storage.device_lists import DeviceListsStore
 from ranvier.storage.devices import DevicesStore
 from ranvier.storage.directory import DirectoryStore
@@ -129,6 +131,7 @@ class Stores:
     device_lists: DeviceListsStore
     to_device: ToDeviceStore
     key_backup: KeyBackupStore
+    dehydrated_devices: DehydratedDeviceStore
     search: SearchStore
     pushers: PushersStore
     openid: OpenIdStore
@@ -181,6 +184,7 @@ class HomeServer:
     device_lists: DeviceListsService
     to_device: ToDeviceService
     key_backup: KeyBackupService
+    dehydrated_devices: DehydratedDevicesService
     search: SearchService
     room_summaries: RoomSummaryService
     hierarchy: HierarchyService
@@ -229,6 +233,7 @@ async def build_homeserver(
         device_lists=DeviceListsStore(db),
         to_device=ToDeviceStore(db),
         key_backup=KeyBackupStore(db),
+        dehydrated_devices=DehydratedDeviceStore(db),
         search=SearchStore(db),
         pushers=PushersStore(db),
         openid=OpenIdStore(db),
@@ -291,6 +296,10 @@ async def build_homeserver(
     )
     devices.on_devices_deleted(e2e_keys.on_devices_deleted)
     devices.on_devices_deleted(to_device.on_devices_deleted)
+    dehydrated_devices = DehydratedDevicesService(
+        stores.dehydrated_devices, devices, e2e_keys, to_device
+    )
+    devices.on_devices_deleted(dehydrated_devices.on_devices_deleted)
     pushers = PushersService(stores.pushers, clock)
     devices.on_devices_deleted(pushers.on_devices_deleted)
     notifications = NotificationsService(
@@ -371,6 +380,7 @@ async def build_homeserver(
         device_lists=device_lists,
         to_device=to_device,
         key_backup=KeyBackupService(stores.key_backup),
+        dehydrated_devices=dehydrated_devices,
         search=SearchService(
             stores.search, stores.events, stores.state, stores.rooms, room_service,
             room_reader, visibility, client_events,

@@ -11,6 +11,7 @@ from aiohttp import web
 from ranvier.api.client import (
     account,
     account_data,
+    dehydrated_device,
     devices,
     directory,
     discovery,
@@ -65,6 +66,7 @@ ROUTE_MODULES = (
     keys,
     to_device,
     room_keys,
+    dehydrated_device,
     search,
     spaces,
     reports,
