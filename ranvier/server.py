@@ -253,7 +253,9 @@ async def build_homeserver(
     auth = AuthService(stores.accounts, clock)
     passwords = PasswordHasher(config.password_config)
     devices = DevicesService(stores.devices, stores.accounts, auth)
-    accounts = AccountsService(config, clock, stores.accounts, devices, auth, passwords)
+    accounts = AccountsService(
+        config, clock, stores.accounts, devices, auth, passwords, stores.profiles
+    )
     uia = UIAService(config, clock, stores.uia, stores.accounts, passwords)
     signing_key = read_signing_key(config.signing_key_path)
     notifier = Notifier()

@@ -16,6 +16,7 @@ from ranvier.services.devices import DevicesService
 from ranvier.services.identifiers import find_account, user_id_from_identifier
 from ranvier.services.passwords import PasswordHasher
 from ranvier.storage.accounts import AccountsStore
+from ranvier.storage.profiles import ProfileStore
 
 # appendices.md "User Identifiers": the characters a new localpart may use.
 _LOCALPART_RE = re.compile(r"[a-z0-9._=\-/+]+")
@@ -60,6 +61,7 @@ class AccountsService:
         devices: DevicesService,
         auth: AuthService,
         passwords: PasswordHasher,
+        profiles: ProfileStore,
     ) -> None:
         self._config = config
         self._clock = clock
@@ -67,6 +69,7 @@ class AccountsService:
         self._devices = devices
         self._auth = auth
         self._passwords = passwords
+        self._profiles = profiles
 
     # --- registration ---
 
@@ -120,6 +123,9 @@ class AccountsService:
             if await self._accounts.create_user(
                 user_id, password_hash, now, is_admin=is_admin, is_guest=is_guest
             ):
+                # A new account's display name is its localpart (what member events
+                # carry until the user sets one), as Synapse does.
+                await self._profiles.create_profile(user_id, user_id[1:].split(":", 1)[0])
                 return user_id
             if localpart is not None:  # lost a race for the same name
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from ranvier.server import HomeServer
+from ranvier.storage.profiles import Profile
 
 from .room_helpers import call, create_room, make_user, ok, q, room_state
 
@@ -61,7 +62,7 @@ async def test_joining_an_invite_only_room_needs_an_invite(
     await ok(client, "POST", f"/rooms/{q(room_id)}/invite", alice,
              {"user_id": bob.user_id, "reason": "come"})
     invite = (await room_state(client, alice, room_id))[("m.room.member", bob.user_id)]
-    assert invite["content"] == {"membership": "invite", "reason": "come"}
+    assert invite["content"] == {"membership": "invite", "reason": "come", "displayname": "bob"}
     assert invite["sender"] == alice.user_id
     await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
     assert await _membership(client, alice, room_id, bob.user_id) == "join"
@@ -70,11 +71,18 @@ async def test_joining_an_invite_only_room_needs_an_invite(
 async def test_member_events_carry_the_users_profile(
     client: Any, server: HomeServer, alice, bob
 ) -> None:
-    await server.stores.profiles.create_profile(bob.user_id, "Bobby")
     room_id = await create_room(client, alice, preset="public_chat")
+    state = await room_state(client, alice, room_id)
+    # registration gave alice her localpart as display name
+    assert state[("m.room.member", alice.user_id)]["content"] == {
+        "membership": "join", "displayname": "alice"
+    }
+    await server.stores.profiles.set_profile(bob.user_id, Profile("Bobby", "mxc://x/bob"))
     await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
     member = (await room_state(client, alice, room_id))[("m.room.member", bob.user_id)]
-    assert member["content"] == {"membership": "join", "displayname": "Bobby"}
+    assert member["content"] == {
+        "membership": "join", "displayname": "Bobby", "avatar_url": "mxc://x/bob"
+    }
 
 
 async def test_invite_needs_the_invite_level_and_a_joined_sender(
