@@ -37,7 +37,7 @@ def verify_key_signature(
         raise SignatureError(f"{key_id} is not an ed25519 key ID")
     try:
         verify_key = decode_verify_key_bytes(key_id, decode_base64(public_key))
-    except Exception as e:  # bad base64 or a key of the wrong length
+    except ValueError as e:  # bad base64 or a key of the wrong length
         raise SignatureError(f"{key_id} is not a valid ed25519 public key") from e
     if key_id not in signed.get("signatures", {}).get(signer, {}):
         raise SignatureError(f"missing signature by {signer} with {key_id}")
