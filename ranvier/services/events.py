@@ -131,7 +131,13 @@ class EventCreator:
         }
         if room_id is not None:
             fields["room_id"] = room_id
-        return self._build(version, fields, {})
+        event = self._build(version, fields, {})
+        try:
+            check_auth_rules(event, {})
+        except AuthError as e:
+            # Only the request's creation_content can make a create event invalid.
+            raise MatrixError(400, "M_BAD_JSON", f"creation_content: {e}") from e
+        return event
 
     def _builder(self, version: RoomVersion, room_id: str, new: NewEvent) -> Builder:
         async def build(head: RoomHead) -> BuiltEvent:

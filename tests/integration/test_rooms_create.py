@@ -201,6 +201,7 @@ async def test_taken_alias_is_m_room_in_use_and_creates_nothing(
         ({"initial_state": [{"type": "m.room.member", "state_key": "@x:y",
                              "content": {"membership": "join"}}]}, 400, "M_INVALID_PARAM"),
         ({"creation_content": []}, 400, "M_BAD_JSON"),
+        ({"creation_content": {"additional_creators": ["nobody"]}}, 400, "M_BAD_JSON"),
         ({"room_alias_name": "has space"}, 400, "M_INVALID_PARAM"),
         # the creator may not lock themself out: the state contradicts itself
         ({"room_version": "10", "power_level_content_override": {
