@@ -5,12 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 
-async def test_versions_lists_spec_versions_and_no_unstable_features(client: Any) -> None:
+async def test_versions_lists_spec_versions_and_only_implemented_unstable_features(
+    client: Any,
+) -> None:
     resp = await client.get("/_matrix/client/versions")
     assert resp.status == 200
     body = await resp.json()
     assert "v1.1" in body["versions"] and "v1.19" in body["versions"]
-    assert body["unstable_features"] == {}
+    # cross-signing under its MSC1756 name, dehydrated devices (MSC3814): both served
+    assert body["unstable_features"] == {
+        "org.matrix.e2e_cross_signing": True,
+        "org.matrix.msc3814": True,
+    }
 
 
 async def test_unknown_path_is_404_unrecognized(client: Any) -> None:
