@@ -152,6 +152,15 @@ def _strings(body: Mapping[str, Any], key: str, where: str) -> tuple[str, ...] |
     return tuple(value)
 
 
+def _ids(body: Mapping[str, Any], key: str, where: str, sigil: str) -> tuple[str, ...] | None:
+    """A list of user IDs (sigil '@') or room IDs ('!'): the filter schemas' `pattern`."""
+    value = _strings(body, key, where)
+    if value is not None and not all(v.startswith(sigil) for v in value):
+        kind = "user" if sigil == "@" else "room"
+        raise InvalidFilter(f"{where}{key} must be {kind} IDs (starting with '{sigil}')")
+    return value
+
+
 def _flag(body: Mapping[str, Any], key: str, where: str) -> bool | None:
     value = body.get(key)
     if value is not None and not isinstance(value, bool):
@@ -170,8 +179,8 @@ def _event_filter_fields(body: Mapping[str, Any], where: str) -> dict[str, Any]:
         "limit": limit,
         "types": _strings(body, "types", where),
         "not_types": _strings(body, "not_types", where) or (),
-        "senders": _strings(body, "senders", where),
-        "not_senders": _strings(body, "not_senders", where) or (),
+        "senders": _ids(body, "senders", where, "@"),
+        "not_senders": _ids(body, "not_senders", where, "@") or (),
     }
 
 
@@ -184,8 +193,8 @@ def parse_room_event_filter(value: Any, where: str = "") -> RoomEventFilter:
     body = _obj(value, where.rstrip(".") or "filter")
     return RoomEventFilter(
         **_event_filter_fields(body, where),
-        rooms=_strings(body, "rooms", where),
-        not_rooms=_strings(body, "not_rooms", where) or (),
+        rooms=_ids(body, "rooms", where, "!"),
+        not_rooms=_ids(body, "not_rooms", where, "!") or (),
         contains_url=_flag(body, "contains_url", where),
         lazy_load_members=bool(_flag(body, "lazy_load_members", where)),
         include_redundant_members=bool(_flag(body, "include_redundant_members", where)),
@@ -206,8 +215,8 @@ def parse_filter(value: Any) -> Filter:
         presence=parse_event_filter(body.get("presence"), "presence."),
         account_data=parse_event_filter(body.get("account_data"), "account_data."),
         room=RoomFilter(
-            rooms=_strings(room, "rooms", "room."),
-            not_rooms=_strings(room, "not_rooms", "room.") or (),
+            rooms=_ids(room, "rooms", "room.", "!"),
+            not_rooms=_ids(room, "not_rooms", "room.", "!") or (),
             include_leave=bool(_flag(room, "include_leave", "room.")),
             timeline=parse_room_event_filter(room.get("timeline"), "room.timeline."),
             state=parse_room_event_filter(room.get("state"), "room.state."),

@@ -241,11 +241,12 @@ class RoomReader:
         for stored in found.values():
             event = stored.served_event()
             if event.membership == "join" and event.state_key is not None:
-                content = event.content
-                joined[event.state_key] = {
-                    "display_name": _str_or_none(content.get("displayname")),
-                    "avatar_url": _str_or_none(content.get("avatar_url")),
+                # RoomMember's fields are strings, not nullable: unset ones are left out.
+                member = {
+                    "display_name": _str_or_none(event.content.get("displayname")),
+                    "avatar_url": _str_or_none(event.content.get("avatar_url")),
                 }
+                joined[event.state_key] = {k: v for k, v in member.items() if v is not None}
         return joined
 
     # --- helpers ------------------------------------------------------------------------

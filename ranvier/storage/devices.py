@@ -17,13 +17,14 @@ class DeviceRecord:
     last_seen_user_agent: str | None
 
     def to_json(self) -> dict[str, object]:
-        """The spec's Device object (GET /devices)."""
-        return {
-            "device_id": self.device_id,
+        """The spec's Device object (GET /devices): fields without a value are left
+        out, as the schema types them string/integer, not nullable."""
+        fields = {
             "display_name": self.display_name,
             "last_seen_ip": self.last_seen_ip,
             "last_seen_ts": self.last_seen_ts,
         }
+        return {"device_id": self.device_id} | {k: v for k, v in fields.items() if v is not None}
 
 
 _COLUMNS = "user_id, device_id, display_name, last_seen_ts, last_seen_ip, last_seen_user_agent"

@@ -54,9 +54,12 @@ async def get_account_data(hs: HomeServer, request: web.Request) -> web.Response
     """GET /user/{userId}/account_data/{type} and
     GET /user/{userId}/rooms/{roomId}/account_data/{type}"""
     user_id = await _owner(request)
-    return json_response(await hs.account_data.get_for_client(
-        user_id, request.match_info.get("roomId"), request.match_info["type"]
-    ))
+    room_id, type_ = request.match_info.get("roomId"), request.match_info["type"]
+    if room_id is None and type_ == "m.push_rules":
+        # Push rules live in their own store; clients may still read them here
+        # (account_data.md "Server Behaviour"), as /sync shows them.
+        return json_response(await hs.push_rules.ruleset_json(user_id))
+    return json_response(await hs.account_data.get_for_client(user_id, room_id, type_))
 
 
 async def get_tags(hs: HomeServer, request: web.Request) -> web.Response:
