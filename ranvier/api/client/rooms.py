@@ -54,6 +54,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /rooms/{roomId}/send/{eventType}/{txnId}"""
     requester = await require_auth(request)
     content = await read_json_body(request)
+    await _ratelimit_send(hs, requester)
     m = request.match_info
     await hs.relations.check_new_relation(m["room_id"], content)
     stored = await hs.event_creator.send(
@@ -67,6 +68,7 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /rooms/{roomId}/state/{eventType}/{stateKey} (state key may be empty)"""
     requester = await require_auth(request)
     content = await read_json_body(request)
+    await _ratelimit_send(hs, requester)
     m = request.match_info
     if m["event_type"] == "m.room.canonical_alias":
         await hs.directory.check_canonical_alias(m["room_id"], content)
@@ -117,6 +119,7 @@ async def redact(hs: HomeServer, request: web.Request) -> web.Response:
     reason = body.get("reason")
     if reason is not None and not isinstance(reason, str):
         raise MatrixError(400, "M_BAD_JSON", "reason must be a string")
+    await _ratelimit_send(hs, requester)
     m = request.match_info
     stored = await hs.redactor.redact(
         m["room_id"], requester.user_id, m["event_id"], reason, _txn(requester, m["txn_id"])
@@ -143,6 +146,19 @@ async def upgrade(hs: HomeServer, request: web.Request) -> web.Response:
         requester.user_id, request.match_info["room_id"], new_version
     )
     return json_response({"replacement_room": new_room_id})
+
+
+async def _ratelimit_send(hs: HomeServer, requester: Requester) -> None:
+    """`rc_message`, per sender (M_LIMIT_EXCEEDED with retry_after_ms). Application
+    services and server admins are exempt, as in Synapse; admin status is looked up only
+    once the limit is reached, so a send within it costs no query."""
+    if requester.app_service_id is not None:
+        return
+    try:
+        hs.ratelimiter.check("message", requester.user_id, hs.config.rc_message)
+    except MatrixError:
+        if not await hs.accounts.is_admin(requester.user_id):
+            raise
 
 
 async def _one(hs: HomeServer, stored: StoredEvent, requester: Requester) -> dict:
