@@ -34,6 +34,7 @@ from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.dehydrated_devices import DehydratedDevicesService
+from ranvier.services.device_activity import DeviceActivity
 from ranvier.services.device_lists import DeviceListsService
 from ranvier.services.devices import DevicesService
 from ranvier.services.directory import DirectoryService
@@ -152,6 +153,7 @@ class HomeServer:
     auth: AuthService
     accounts: AccountsService
     devices: DevicesService
+    device_activity: DeviceActivity
     uia: UIAService
     registration_tokens: RegistrationTokensService
     shared_secret: SharedSecretRegistration
@@ -253,6 +255,8 @@ async def build_homeserver(
     auth = AuthService(stores.accounts, clock)
     passwords = PasswordHasher(config.password_config)
     devices = DevicesService(stores.devices, stores.accounts, auth)
+    device_activity = DeviceActivity(stores.devices, clock)
+    devices.on_devices_deleted(device_activity.on_devices_deleted)
     accounts = AccountsService(
         config, clock, stores.accounts, devices, auth, passwords, stores.profiles
     )
@@ -343,6 +347,7 @@ async def build_homeserver(
         auth=auth,
         accounts=accounts,
         devices=devices,
+        device_activity=device_activity,
         uia=uia,
         registration_tokens=RegistrationTokensService(stores.accounts, clock),
         shared_secret=SharedSecretRegistration(config.registration_shared_secret, clock),

@@ -195,9 +195,15 @@ async def require_auth(request: web.Request, *, allow_guest: bool = False) -> Re
     token = access_token(request)
     if token is None:
         raise MatrixError(401, "M_MISSING_TOKEN", "Missing access token")
-    requester = await homeserver(request).auth.get_requester(token)
+    hs = homeserver(request)
+    requester = await hs.auth.get_requester(token)
     if requester.is_guest and not allow_guest:
         raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access not allowed")
+    if requester.device_id is not None:
+        await hs.device_activity.seen(
+            requester.user_id, requester.device_id, client_ip(request),
+            request.headers.get("User-Agent"),
+        )
     return requester
 
 
