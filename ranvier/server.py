@@ -33,6 +33,7 @@ from ranvier.services.account_data import AccountDataService
 from ranvier.services.accounts import AccountsService
 from ranvier.services.auth import AuthService
 from ranvier.services.client_events import ClientEventSerializer
+from ranvier.services.deactivation import AccountDeactivator
 from ranvier.services.dehydrated_devices import DehydratedDevicesService
 from ranvier.services.device_activity import DeviceActivity
 from ranvier.services.device_lists import DeviceListsService
@@ -152,6 +153,7 @@ class HomeServer:
     ratelimiter: Ratelimiter
     auth: AuthService
     accounts: AccountsService
+    deactivation: AccountDeactivator
     devices: DevicesService
     device_activity: DeviceActivity
     uia: UIAService
@@ -346,6 +348,7 @@ async def build_homeserver(
         ratelimiter=Ratelimiter(clock),
         auth=auth,
         accounts=accounts,
+        deactivation=AccountDeactivator(accounts, membership, stores.rooms, stores.profiles),
         devices=devices,
         device_activity=device_activity,
         uia=uia,

@@ -62,7 +62,7 @@ async def deactivate(hs: HomeServer, request: web.Request) -> web.Response:
         body.auth, [[PASSWORD]],
         method=request.method, uri=request.path, user_id=requester.user_id,
     )
-    await hs.accounts.deactivate(requester.user_id)
+    await hs.deactivation.deactivate(requester.user_id, erase=body.erase)
     # We bind no third-party identifiers, so there is nothing to unbind.
     return json_response({"id_server_unbind_result": "no-support"})
 
