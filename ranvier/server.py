@@ -66,6 +66,7 @@ from ranvier.services.room_summary import RoomSummaryService
 from ranvier.services.room_upgrade import RoomUpgrader
 from ranvier.services.rooms import RoomService
 from ranvier.services.search import SearchService
+from ranvier.services.sender_activity import SenderActivity
 from ranvier.services.shared_secret import SharedSecretRegistration
 from ranvier.services.state_resolver import StateResolver
 from ranvier.services.sync import SyncService, SyncSources
@@ -180,6 +181,7 @@ class HomeServer:
     typing: TypingService
     receipts: ReceiptsService
     presence: PresenceService
+    sender_activity: SenderActivity
     filters: FilterService
     visibility: VisibilityChecker
     sync: SyncService
@@ -382,6 +384,7 @@ async def build_homeserver(
         typing=typing,
         receipts=receipts,
         presence=presence,
+        sender_activity=SenderActivity(presence, receipts),
         filters=FilterService(stores.filters),
         visibility=visibility,
         sync=sync,

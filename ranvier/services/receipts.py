@@ -92,6 +92,16 @@ class ReceiptsService:
                     self._clock.time_ms(),
                 ), target.stream_ordering)
 
+    async def mark_read_by_sending(self, sent: StoredEvent, thread_id: str) -> None:
+        """The sender of `sent` has read its thread up to it (push.md "Marking
+        notifications as read": sending an event updates the read receipt). The receipt
+        is private: others' clients already infer it from the event itself."""
+        event = sent.event
+        await self._advance(Receipt(
+            event.room_id, READ_PRIVATE, event.sender, thread_id, event.event_id,
+            self._clock.time_ms(),
+        ), sent.stream_ordering)
+
     async def changes_for_sync(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int
     ) -> dict[str, Content]:

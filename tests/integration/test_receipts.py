@@ -10,6 +10,7 @@ import pytest
 
 from ranvier.server import HomeServer
 from ranvier.services.account_data import ACCOUNT_DATA_STREAM
+from ranvier.services.events import NewEvent
 from ranvier.services.receipts import RECEIPTS_STREAM
 
 from .room_helpers import User, call, create_room, make_user, ok, q, send_message
@@ -40,8 +41,17 @@ async def room_id(client: Any, alice: User, bob: User) -> str:
 
 
 @pytest.fixture
-async def messages(client: Any, alice: User, room_id: str) -> list[str]:
-    return [await send_message(client, alice, room_id, f"m{i}", f"t{i}") for i in range(3)]
+async def messages(server: HomeServer, alice: User, room_id: str) -> list[str]:
+    # Sent past the client API, which would also give alice implicit receipts for them
+    # (test_sender_activity.py): these tests are about explicit receipts only.
+    sent = [
+        await server.event_creator.send(
+            room_id, NewEvent("m.room.message", alice.user_id, {"msgtype": "m.text",
+                                                                "body": f"m{i}"})
+        )
+        for i in range(3)
+    ]
+    return [s.event.event_id for s in sent]
 
 
 def receipt_path(room_id: str, receipt_type: str, event_id: str) -> str:

@@ -61,6 +61,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
         m["room_id"],
         NewEvent(m["event_type"], requester.user_id, content, txn=_txn(requester, m["txn_id"])),
     )
+    await hs.sender_activity.on_sent(stored)
     return json_response({"event_id": stored.event.event_id})
 
 
@@ -78,6 +79,7 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
             m["event_type"], requester.user_id, content, state_key=m.get("state_key", "")
         ),
     )
+    await hs.sender_activity.on_sent(stored)
     return json_response({"event_id": stored.event.event_id})
 
 
@@ -124,6 +126,7 @@ async def redact(hs: HomeServer, request: web.Request) -> web.Response:
     stored = await hs.redactor.redact(
         m["room_id"], requester.user_id, m["event_id"], reason, _txn(requester, m["txn_id"])
     )
+    await hs.sender_activity.on_sent(stored)
     return json_response({"event_id": stored.event.event_id})
 
 
