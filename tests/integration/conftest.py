@@ -29,6 +29,7 @@ import pytest
 from ranvier.config import Config, DatabaseConfig, new_signing_key_file, parse_config
 from ranvier.server import HomeServer, build_homeserver, create_app
 from ranvier.storage.database import Database, open_database
+from tests.schemas.openapi_check import schema_check_middleware
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 SERVER_NAME = "test.local"
@@ -138,4 +139,7 @@ async def server(homeserver_config: Config, database: Database) -> AsyncIterator
 @pytest.fixture
 async def client(server: HomeServer, aiohttp_client: Any) -> Any:
     """An aiohttp test client on an app serving every resource."""
-    return await aiohttp_client(create_app(server, resources=None))
+    # Every response is checked against the spec's OpenAPI schema (docs/COMPATIBILITY.md).
+    return await aiohttp_client(
+        create_app(server, resources=None), middlewares=(schema_check_middleware,)
+    )

@@ -20,6 +20,7 @@ from tests.integration.room_helpers import V3, User, call, q
 from tests.schemas.openapi_check import schema_check_middleware
 
 PASSWORD = "a long enough password"
+V1 = "/_matrix/client/v1"
 
 
 @pytest.fixture
@@ -35,6 +36,14 @@ async def ok(client: Any, method: str, path: str, user: User | None = None,
     status, data = await call(client, method, path, user, body)
     assert status == 200, f"{method} {path}: {status} {data}"
     return data
+
+
+async def ok_v1(client: Any, path: str, user: User) -> Any:
+    """GET a /_matrix/client/v1 endpoint (relations, threads)."""
+    response = await client.get(V1 + path, headers={"Authorization": f"Bearer {user.token}"})
+    body = await response.json()
+    assert response.status == 200, f"GET {V1}{path}: {response.status} {body}"
+    return body
 
 
 async def register(client: Any, localpart: str) -> User:
@@ -132,10 +141,10 @@ async def test_relations_and_threads_match_the_spec(checked: Any, world: World) 
     await ok(checked, "PUT", f"/rooms/{room}/send/m.reaction/re1", world.bob, {
         "m.relates_to": {"rel_type": "m.annotation", "event_id": root, "key": "👍"},
     })
-    found = await ok(checked, "GET", f"/rooms/{room}/relations/{q(root)}", alice)
+    found = await ok_v1(checked, f"/rooms/{room}/relations/{q(root)}", alice)
     assert len(found["chunk"]) == 2
-    await ok(checked, "GET", f"/rooms/{room}/relations/{q(root)}/m.thread", alice)
-    threads = await ok(checked, "GET", f"/rooms/{room}/threads", alice)
+    await ok_v1(checked, f"/rooms/{room}/relations/{q(root)}/m.thread", alice)
+    threads = await ok_v1(checked, f"/rooms/{room}/threads", alice)
     assert [t["event_id"] for t in threads["chunk"]] == [root]
 
 

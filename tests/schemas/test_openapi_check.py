@@ -118,3 +118,9 @@ def test_sync_with_an_event_fields_filter_is_not_checked() -> None:
     assert problems("GET", "/_matrix/client/v3/sync", 200, trimmed) != []
     inline = '?filter=%7B%22event_fields%22%3A%5B%22type%22%5D%7D'
     assert problems("GET", "/_matrix/client/v3/sync" + inline, 200, trimmed) == []
+
+
+def test_only_the_listed_deviation_of_turn_server_is_allowed() -> None:
+    path = "/_matrix/client/v3/voip/turnServer"
+    assert problems("GET", path, 200, {}) == []
+    assert problems("GET", path, 200, {"uris": ["turn:x"]}) != []
