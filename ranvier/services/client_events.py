@@ -62,6 +62,8 @@ class ClientEventSerializer:
             client: dict[str, Any] = {k: event.pdu[k] for k in _CLIENT_FIELDS if k in event.pdu}
             client["event_id"] = event.event_id
             client["room_id"] = event.room_id
+            if event.type == "m.room.redaction" and event.redacts is not None:
+                _redacts_in_both_places(client, event.redacts)
             unsigned: dict[str, Any] = {"age": max(0, now - event.origin_server_ts)}
             txn = txns.get(event.event_id)
             if txn is not None and txn.user_id == user_id and txn.device_id == device_id:
@@ -93,3 +95,11 @@ class ClientEventSerializer:
                     replaced_ids[event.event_id] = prev_id
         found = await self._events.get_events(replaced_ids.values())
         return {eid: found[pid] for eid, pid in replaced_ids.items() if pid in found}
+
+
+def _redacts_in_both_places(client: dict[str, Any], redacts: str) -> None:
+    """rooms/v11.md, "Moving the redacts property": over the client-server API, servers
+    should serve `redacts` at the top level (older clients; mautrix and matrix-js-sdk
+    need it) and in `content` (newer clients) in every room version."""
+    client["redacts"] = redacts
+    client["content"] = {**client["content"], "redacts": redacts}

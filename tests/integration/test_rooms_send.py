@@ -157,6 +157,23 @@ async def test_redaction_strips_message_content_and_says_why(
         assert because["redacts"] == event_id
 
 
+@pytest.mark.parametrize("version", ["1", "10", "11", "12"])
+async def test_redactions_are_served_with_redacts_on_top_and_in_content(
+    client: Any, alice, version
+) -> None:
+    # rooms/v11.md: servers should add both for clients old (mautrix, matrix-js-sdk
+    # read the top level) and new, whatever the room version.
+    room = await create_room(client, alice, preset="public_chat", room_version=version)
+    event_id = await send_message(client, alice, room, "oops", "m1")
+    redaction = await ok(client, "PUT", f"/rooms/{q(room)}/redact/{q(event_id)}/r1", alice, {})
+    served = await ok(client, "GET", f"/rooms/{q(room)}/event/{q(redaction['event_id'])}", alice)
+    assert served["redacts"] == event_id
+    assert served["content"]["redacts"] == event_id
+    original = await ok(client, "GET", f"/rooms/{q(room)}/event/{q(event_id)}", alice)
+    because = original["unsigned"]["redacted_because"]
+    assert (because["redacts"], because["content"]["redacts"]) == (event_id, event_id)
+
+
 async def test_redacted_join_rules_keep_their_allow_list_from_v8(client: Any, alice) -> None:
     for version, keeps_allow in (("7", False), ("8", True)):
         room = await create_room(client, alice, room_version=version)
