@@ -141,7 +141,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
     per_server: dict[str, dict[str, Any]] = {}
     for name in args.servers.split(","):
-        options = RunOptions(reps, args.rep_timeout, args.results_dir / f"{stamp}-profile"
+        # Raw profiles are large: they stay with the run's data, their summary goes in
+        # the results file.
+        options = RunOptions(reps, args.rep_timeout, args.workdir / "profile"
                              if args.profile and name == "ranvier" else None)
         logging.info("starting %s", name)
         per_server[name] = await run_server(starters[name], scenarios, sizes, options)

@@ -32,7 +32,7 @@ class Profile:
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
 
-    def stop(self, count: int = 12) -> list[dict[str, object]]:
+    def stop(self, count: int = 12) -> dict[str, list[dict[str, object]]]:
         self._process.send_signal(signal.SIGINT)
         try:
             self._process.wait(60)
@@ -40,5 +40,14 @@ class Profile:
             self._process.kill()
             self._process.wait()
         if not self.output.exists():
-            return []
-        return top_frames(self.output.read_text(), count)
+            return {}
+        return summarize(self.output.read_text(), count)
+
+
+def summarize(collapsed: str, count: int = 12) -> dict[str, list[dict[str, object]]]:
+    """Where the time went: the frames with the most samples of their own (often C
+    calls: SQLite, hashing, the thread hand-off), and our own functions with the most
+    samples anywhere below them (which code path pays)."""
+    return {"self": top_frames(collapsed, count),
+            "ranvier_inclusive": top_frames(collapsed, count, rank_by="total_pct",
+                                            within="ranvier/")}

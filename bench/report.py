@@ -85,11 +85,14 @@ IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "Runner.run (asyncio/run
                "wait (threading.py", "get (queue.py")
 
 
-def top_frames(collapsed: str, count: int = 10) -> list[dict[str, Any]]:
+def top_frames(
+    collapsed: str, count: int = 10, *, rank_by: str = "self_pct", within: str = ""
+) -> list[dict[str, Any]]:
     """The hottest frames of a py-spy `--format raw` profile (collapsed stacks, one
     `frame;frame;... samples` per line), idle waits (`IDLE_LEAVES`) left out: share of
     the busy samples spent in the frame itself (`self_pct`) and with it anywhere on the
-    stack (`total_pct`)."""
+    stack (`total_pct`), ranked by either. `within` keeps only frames whose text holds
+    it (e.g. "ranvier/" for our own code)."""
     own: dict[str, int] = {}
     total: dict[str, int] = {}
     samples = 0
@@ -106,9 +109,10 @@ def top_frames(collapsed: str, count: int = 10) -> list[dict[str, Any]]:
             total[frame] = total.get(frame, 0) + int(n)
     if not samples:
         return []
-    hottest = sorted(own, key=lambda f: own[f], reverse=True)[:count]
-    return [{"frame": f, "self_pct": 100 * own[f] / samples,
-             "total_pct": 100 * total[f] / samples} for f in hottest]
+    rows = [{"frame": f, "self_pct": 100 * own.get(f, 0) / samples,
+             "total_pct": 100 * total[f] / samples} for f in total if within in f]
+    rows.sort(key=lambda row: row[rank_by], reverse=True)
+    return rows[:count]
 
 
 def write_json(path: Path, results: Mapping[str, Any]) -> None:

@@ -74,7 +74,7 @@ async def _run_scenario(
     runs: list[dict[str, float]] = []
     error: str | None = None
     profile: Profile | None = None
-    frames: list[dict[str, object]] = []
+    frames: dict[str, list[dict[str, object]]] = {}
     for rep in range(options.reps):
         # Profile the repetitions after the first when there are several: the first
         # also does the scenario's set-up (registering users, filling rooms).

@@ -53,12 +53,21 @@ def test_top_frames_count_own_and_inclusive_samples() -> None:
     assert top_frames("") == []
 
 
+def test_top_frames_rank_inclusive_time_within_our_code() -> None:
+    collapsed = "serve (ranvier/cli.py:1);send (ranvier/a.py:5);sqlite (db.py:9) 30\n" \
+                "serve (ranvier/cli.py:1);sync (ranvier/b.py:7) 10\n"
+    frames = top_frames(collapsed, 2, rank_by="total_pct", within="ranvier/")
+    assert [(f["frame"], f["total_pct"]) for f in frames] == [
+        ("serve (ranvier/cli.py:1)", 100.0), ("send (ranvier/a.py:5)", 75.0)]
+
+
 def test_top_frames_leave_out_idle_waits() -> None:
     collapsed = "_bootstrap (threading.py:1);_worker (concurrent/futures/thread.py:81) 90\n" \
                 "main (a.py:1);Runner.run (asyncio/runners.py:118) 50\n" \
                 "main (a.py:1);work (a.py:5) 10\n"
     assert top_frames(collapsed) == [
-        {"frame": "work (a.py:5)", "self_pct": 100.0, "total_pct": 100.0}]
+        {"frame": "work (a.py:5)", "self_pct": 100.0, "total_pct": 100.0},
+        {"frame": "main (a.py:1)", "self_pct": 0.0, "total_pct": 100.0}]
 
 
 def test_cpu_ticks_survive_a_command_name_with_spaces_and_parens() -> None:
