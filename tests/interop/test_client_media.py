@@ -154,13 +154,15 @@ async def test_nio_thumbnails_crop_to_the_size_and_scale_within_it(
     assert image_size(scale.body) == (320, 160)  # fits 320x240, keeps 2:1
 
 
-async def test_nio_upload_over_the_limit_is_too_large(nio_user: NioUser) -> None:
+@pytest.mark.parametrize("announced", [True, False], ids=["content-length", "chunked"])
+async def test_nio_upload_over_the_limit_is_too_large(nio_user: NioUser, announced: bool) -> None:
     config = ok(await nio_user.client.content_repository_config(),
                 ContentRepositoryConfigResponse)
     assert config.upload_size == MAX_UPLOAD
+    # Without `filesize` nio streams the body chunked: the server must count as it reads.
     response, _ = await nio_user.client.upload(
         io.BytesIO(b"x" * (MAX_UPLOAD + 1)), content_type="application/octet-stream",
-        filename="big.bin", filesize=MAX_UPLOAD + 1,
+        filename="big.bin", filesize=MAX_UPLOAD + 1 if announced else None,
     )
     assert isinstance(response, UploadError), f"an oversized upload was accepted: {response}"
     assert response.status_code == "M_TOO_LARGE"
