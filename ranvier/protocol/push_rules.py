@@ -199,7 +199,13 @@ DEFAULT_RULE_IDS: Mapping[str, frozenset[str]] = {
 }
 
 
+def _names_user(rule: PushRule) -> bool:
+    return any(USER_ID_PLACEHOLDER in c.values() for c in rule.conditions)
+
+
 def _for_user(rule: PushRule, user_id: str) -> PushRule:
+    if not _names_user(rule):
+        return rule  # frozen and user-independent: shared by every user's ruleset
     conditions = tuple(
         {k: (user_id if v == USER_ID_PLACEHOLDER else v) for k, v in c.items()}
         for c in rule.conditions
@@ -347,13 +353,19 @@ def split_property_path(key: str) -> list[str]:
     return parts
 
 
+@functools.lru_cache(maxsize=1024)
+def _path(key: str) -> tuple[str, ...]:
+    # Rules hold few distinct keys and are checked for every member of a room.
+    return tuple(split_property_path(key))
+
+
 _ABSENT = object()
 
 
 def lookup_property(event: Mapping[str, Any], key: str) -> Any:
     """The value at a dot-separated path, or `_ABSENT`."""
     value: Any = event
-    for part in split_property_path(key):
+    for part in _path(key):
         if not isinstance(value, Mapping) or part not in value:
             return _ABSENT
         value = value[part]
@@ -455,6 +467,25 @@ def rule_matches(rule: PushRule, event: Mapping[str, Any], ctx: PushContext) -> 
     if rule.kind == "sender":
         return event.get("sender") == rule.rule_id
     return False
+
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+def defaults_blind_to(event: Mapping[str, Any], user_id: str) -> bool:
+    """Whether the server-default rules, unchanged, give `user_id` the same result for
+    this event as any other such user: the only default conditions that read the user
+    ID are `.m.rule.invite_for_me` (a case-insensitive glob on `state_key`) and
+    `.m.rule.is_user_mention` (`content.m.mentions.user_ids`), so it holds for a user the
+    event does not name. (No default rule reads the display name since v1.17.) A
+    historical ID with glob characters could match other state keys: never blind."""
+    if not _GLOB_CHARS.isdisjoint(user_id):
+        return False
+    state_key = event.get("state_key")
+    if isinstance(state_key, str) and state_key.lower() == user_id.lower():
+        return False
+    mentioned = lookup_property(event, "content.m\\.mentions.user_ids")
+    return not (isinstance(mentioned, list) and user_id in mentioned)
 
 
 def evaluate(

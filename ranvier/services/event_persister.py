@@ -61,9 +61,12 @@ class BuiltEvent:
 
 Builder = Callable[[RoomHead], Awaitable[BuiltEvent]]
 
-#: Sees each committed batch (room ID, events) before its senders are answered: what
-#: other domains derive from new events (notification counts).
-PersistedListener = Callable[[str, list[StoredEvent]], Awaitable[None]]
+#: Sees each committed batch (room ID, events, the batch's current-state delta: key ->
+#: new event, None for a removed key) before its senders are answered: what other
+#: domains derive from new events (notification counts).
+PersistedListener = Callable[
+    [str, list[StoredEvent], Mapping[StateKey, Event | None]], Awaitable[None]
+]
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,7 @@ class EventPersister:
         stored = await self._events.persist_batch(batch)
         for listener in self._listeners:
             try:
-                await listener(room_id, stored)
+                await listener(room_id, stored, batch.current_state_delta)
             except Exception:  # the events are durable; a listener's failure is its own
                 logger.exception("a persisted-events listener failed for %s", room_id)
         for request, start, end in accepted:

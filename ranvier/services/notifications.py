@@ -3,7 +3,10 @@ each new event is evaluated against the push rules of the local users it may not
 and the results give the unread counts /sync reports per room and per thread.
 
 Evaluation runs after the event's batch commits (an EventPersister listener), before
-the sender's request returns.
+the sender's request returns. Its cost per member is kept to a dictionary look-up: the
+room's members and display names are kept in memory (updated from each batch's
+current-state delta), rulesets are cached by the push rules service, and users on the
+server-default rules whom an event does not name share one evaluation.
 """
 
 from __future__ import annotations
@@ -13,23 +16,27 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ranvier.protocol.events import Event, StateKey
-from ranvier.protocol.power_levels import POWER_LEVELS_KEY, get_user_power_level
+from ranvier.protocol.power_levels import CREATE_KEY, POWER_LEVELS_KEY, get_user_power_level
 from ranvier.protocol.push_rules import (
     DEFAULT_NOTIFICATION_LEVELS,
+    Evaluation,
     PushContext,
-    PushRule,
+    defaults_blind_to,
     evaluate,
 )
 from ranvier.services.current_state import current_state_events
 from ranvier.services.push_rules import PushRulesService
 from ranvier.services.receipts import ReceiptsService
 from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.storage.lru import LruCache
 from ranvier.storage.notifications import NotificationsStore, PushAction
 from ranvier.storage.state import StateStore
 
 logger = logging.getLogger(__name__)
 
 MAIN_THREAD = "main"
+#: Rooms whose push-relevant state is kept in memory (members and display names).
+ROOM_CACHE_SIZE = 256
 
 
 class NotificationsService:
@@ -48,50 +55,86 @@ class NotificationsService:
         self._state = state
         self._events = events
         self._local_suffix = ":" + server_name
+        self._rooms: LruCache[str, _RoomPushState] = LruCache(ROOM_CACHE_SIZE)
 
     # --- at persist time ---------------------------------------------------------------
 
-    async def on_persisted(self, room_id: str, stored: Sequence[StoredEvent]) -> None:
+    async def on_persisted(
+        self,
+        room_id: str,
+        stored: Sequence[StoredEvent],
+        delta: Mapping[StateKey, Event | None],
+    ) -> None:
         """Evaluate each accepted event for its room's local members (and a local
-        invitee); the user's own events never notify."""
+        invitee); the user's own events never notify. Runs on the room's persister
+        queue, so batches of one room come here one at a time and in order."""
+        room = await self._room_state(room_id, stored, delta)
         events = [
             s for s in stored if not (s.outlier or s.rejected_reason or s.soft_failed)
         ]
         if not events:
             return
-        state = await current_state_events(self._state, self._events, room_id)
-        members = [
-            key[1] for key, e in state.items()
-            if key[0] == "m.room.member" and e.membership == "join"
-        ]
-        power_levels = state.get(POWER_LEVELS_KEY)
-        levels = _notification_levels(power_levels.content if power_levels else {})
-        rules_cache: dict[str, list[PushRule]] = {}
+        local_members = [u for u in room.members if u.endswith(self._local_suffix)]
+        rulesets = await self._push_rules.rulesets_for_users(local_members)
         actions: list[PushAction] = []
         for s in events:
             event = s.event
-            recipients = set(members)
-            if event.type == "m.room.member" and event.membership == "invite":
-                recipients.add(event.state_key or "")
-            for user_id in sorted(u for u in recipients if u.endswith(self._local_suffix)):
-                if user_id == event.sender:
-                    continue
-                if user_id not in rules_cache:
-                    rules_cache[user_id] = await self._push_rules.rules_for_user(user_id)
-                ctx = PushContext(
-                    user_id=user_id,
-                    room_member_count=len(members),
-                    sender_power_level=get_user_power_level(event.sender, state),
-                    notification_levels=levels,
-                    display_name=_display_name(state, user_id),
-                )
-                result = evaluate(rules_cache[user_id], _evaluated(event), ctx)
+            recipients = dict.fromkeys(local_members)
+            if (
+                event.type == "m.room.member"
+                and event.membership == "invite"
+                and (event.state_key or "").endswith(self._local_suffix)
+            ):
+                recipients[event.state_key or ""] = None
+            recipients.pop(event.sender, None)
+            missing = [u for u in recipients if u not in rulesets]
+            if missing:
+                rulesets.update(await self._push_rules.rulesets_for_users(missing))
+            evaluated = _evaluated(event)
+            sender_level = get_user_power_level(event.sender, room.auth)
+            thread = thread_of(event)
+            shared: Evaluation | None = None  # the default rules' result for unnamed users
+            for user_id in recipients:
+                ruleset = rulesets[user_id]
+                blind = ruleset.defaults_only and defaults_blind_to(evaluated, user_id)
+                if blind and shared is not None:
+                    result = shared
+                else:
+                    ctx = PushContext(
+                        user_id=user_id,
+                        room_member_count=len(room.members),
+                        sender_power_level=sender_level,
+                        notification_levels=room.levels,
+                        display_name=room.members.get(user_id),
+                    )
+                    result = evaluate(ruleset.rules, evaluated, ctx)
+                    if blind:
+                        shared = result
                 if result.notify or result.highlight:
                     actions.append(PushAction(
-                        user_id, event.event_id, room_id, s.stream_ordering, thread_of(event),
+                        user_id, event.event_id, room_id, s.stream_ordering, thread,
                         result.notify, result.highlight, result.actions,
                     ))
         await self._store.add(actions)
+
+    async def _room_state(
+        self,
+        room_id: str,
+        stored: Sequence[StoredEvent],
+        delta: Mapping[StateKey, Event | None],
+    ) -> _RoomPushState:
+        """The room's push-relevant current state after the batch: the cached copy with
+        the batch's delta applied, else read whole. A redaction may prune a current
+        state event without a delta, so it drops the copy."""
+        room = self._rooms.get(room_id)
+        if room is not None and not any(s.event.type == "m.room.redaction" for s in stored):
+            room.apply(delta)
+            return room
+        state = await current_state_events(self._state, self._events, room_id)
+        room = _RoomPushState()
+        room.apply(state)
+        self._rooms.set(room_id, room)
+        return room
 
     # --- counts ----------------------------------------------------------------------
 
@@ -150,8 +193,32 @@ def _notification_levels(content: Mapping[str, Any]) -> dict[str, int]:
     return levels
 
 
-def _display_name(state: Mapping[StateKey, Event], user_id: str) -> str | None:
-    member = state.get(("m.room.member", user_id))
-    name = member.content.get("displayname") if member is not None else None
+def _display_name(member: Event) -> str | None:
+    name = member.content.get("displayname")
     return name if isinstance(name, str) else None
 
+
+class _RoomPushState:
+    """What push conditions read from a room's current state: joined members with
+    their display names, the create and power levels events (the sender's power
+    level) and the notification levels."""
+
+    def __init__(self) -> None:
+        self.members: dict[str, str | None] = {}
+        self.auth: dict[StateKey, Event] = {}
+        self.levels: dict[str, int] = _notification_levels({})
+
+    def apply(self, changes: Mapping[StateKey, Event | None]) -> None:
+        for key, event in changes.items():
+            if key[0] == "m.room.member":
+                if event is not None and event.membership == "join":
+                    self.members[key[1]] = _display_name(event)
+                else:
+                    self.members.pop(key[1], None)
+            elif key in (CREATE_KEY, POWER_LEVELS_KEY):
+                if event is None:
+                    self.auth.pop(key, None)
+                else:
+                    self.auth[key] = event
+                if key == POWER_LEVELS_KEY:
+                    self.levels = _notification_levels(event.content if event else {})

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from ranvier.errors import MatrixError
 from ranvier.notifier import Notifier
@@ -24,9 +25,20 @@ from ranvier.protocol.push_rules import (
     parse_user_rule,
     ruleset_json,
 )
+from ranvier.storage.lru import LruCache
 from ranvier.storage.push_rules import PushRulesStore, UserPushRules
 
 PUSH_RULES_STREAM = "push_rules"
+#: Users whose built ruleset is kept (a ruleset is about 15 shared default rules).
+RULESET_CACHE_SIZE = 10_000
+
+
+class Ruleset(NamedTuple):
+    """A user's rules in evaluation order; `defaults_only` when the user changed none
+    (then evaluation may share results between users, `defaults_blind_to`)."""
+
+    rules: list[PushRule]
+    defaults_only: bool
 
 
 class PushRulesService:
@@ -38,13 +50,40 @@ class PushRulesService:
         # (position, user) committed but not announced yet: the stream only advances
         # over positions with no uncommitted change below them.
         self._unannounced: list[tuple[int, str]] = []
+        # Built rulesets, dropped on every change (this service makes all of them);
+        # bumped around each write so a read racing it does not cache stale rules.
+        self._cache: LruCache[str, Ruleset] = LruCache(RULESET_CACHE_SIZE)
+        self._generation = 0
 
     # --- reading ---------------------------------------------------------------------
 
     async def rules_for_user(self, user_id: str) -> list[PushRule]:
         """The user's whole ruleset in evaluation order."""
-        stored = await self._store.get(user_id)
-        return build_ruleset(user_id, stored.rules, stored.default_changes)
+        return (await self.rulesets_for_users([user_id]))[user_id].rules
+
+    async def rulesets_for_users(self, user_ids: Collection[str]) -> dict[str, Ruleset]:
+        """Each user's ruleset, from the cache or else all missing ones in one read
+        (push evaluation asks for every member of a room at once)."""
+        found: dict[str, Ruleset] = {}
+        missing: list[str] = []
+        for user_id in user_ids:
+            cached = self._cache.get(user_id)
+            if cached is None:
+                missing.append(user_id)
+            else:
+                found[user_id] = cached
+        if missing:
+            generation = self._generation
+            for user_id, stored in (await self._store.get_many(missing)).items():
+                ruleset = Ruleset(
+                    build_ruleset(user_id, stored.rules, stored.default_changes),
+                    defaults_only=not (stored.rules or stored.default_changes),
+                )
+                found[user_id] = ruleset
+                # A change saved while we read may be newer than what we read.
+                if generation == self._generation:
+                    self._cache.set(user_id, ruleset)
+        return found
 
     async def ruleset_json(self, user_id: str) -> dict[str, Any]:
         """`{"global": {...}}`: GET /pushrules/ and the m.push_rules content."""
@@ -175,7 +214,12 @@ class PushRulesService:
             await self._save(user_id, replace(stored, rules=rules))
 
     async def _save(self, user_id: str, rules: UserPushRules) -> None:
-        self._unannounced.append((await self._store.put(user_id, rules), user_id))
+        self._generation += 1
+        self._cache.pop(user_id)
+        position = await self._store.put(user_id, rules)
+        self._generation += 1
+        self._cache.pop(user_id)
+        self._unannounced.append((position, user_id))
         current = self._store.stream.current
         ready = [user for position, user in self._unannounced if position <= current]
         self._unannounced = [u for u in self._unannounced if u[0] > current]

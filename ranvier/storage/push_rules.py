@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +11,9 @@ import orjson
 from ranvier.protocol.push_rules import DefaultRuleChange, PushRule
 from ranvier.storage.database import Database
 from ranvier.storage.stream_ids import StreamIdGenerator
+
+#: Users per query (SQLite allows 32,766 parameters; keep statements small).
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,21 @@ class PushRulesStore:
     async def get(self, user_id: str) -> UserPushRules:
         raw = await self._db.fetchval("SELECT rules FROM push_rules WHERE user_id = ?", user_id)
         return UserPushRules() if raw is None else _decode(orjson.loads(raw))
+
+    async def get_many(self, user_ids: Collection[str]) -> dict[str, UserPushRules]:
+        """Each user's rules (empty for users who changed none), in few queries."""
+        found = {user_id: UserPushRules() for user_id in user_ids}
+        ids = list(found)
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            rows = await self._db.fetchall(
+                "SELECT user_id, rules FROM push_rules"
+                f" WHERE user_id IN ({','.join('?' * len(chunk))})",
+                *chunk,
+            )
+            for user_id, raw in rows:
+                found[user_id] = _decode(orjson.loads(raw))
+        return found
 
     async def put(self, user_id: str, rules: UserPushRules) -> int:
         """Replace the user's rules; returns the change's stream position."""

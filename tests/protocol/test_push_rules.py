@@ -16,6 +16,7 @@ from ranvier.protocol.push_rules import (
     build_ruleset,
     condition_matches,
     default_rules,
+    defaults_blind_to,
     evaluate,
     parse_actions,
     parse_user_rule,
@@ -393,3 +394,39 @@ def test_bad_user_rules_are_refused_naming_the_problem(
 ) -> None:
     with pytest.raises(InvalidPushRule, match=problem.replace("[", r"\[").replace("]", r"\]")):
         parse_user_rule(kind, rule_id, body)
+
+
+@pytest.mark.parametrize(
+    ("pdu", "user_id", "blind"),
+    [
+        ({"type": "m.room.message", "content": {"body": "hi"}}, ME, True),
+        ({"type": "m.room.member", "state_key": ME, "content": {}}, ME, False),
+        ({"type": "m.room.member", "state_key": ME.upper(), "content": {}}, ME, False),
+        ({"type": "m.room.message", "content": {"m.mentions": {"user_ids": [ME]}}}, ME, False),
+        ({"type": "m.room.message", "content": {"m.mentions": {"user_ids": ["@x:y"]}}}, ME,
+         True),
+        ({"type": "m.room.message", "content": {}}, "@a*:example.org", False),
+    ],
+)
+def test_defaults_are_blind_only_to_users_the_event_does_not_name(
+    pdu: dict, user_id: str, blind: bool
+) -> None:
+    assert defaults_blind_to(pdu, user_id) is blind
+
+
+def test_blind_users_get_the_same_default_result_as_any_other() -> None:
+    # The claim defaults_blind_to makes: for events naming neither user, two users
+    # on the default rules evaluate alike.
+    events = [
+        event(type="m.room.member", state_key="@other:example.org",
+              content={"membership": "invite"}),
+        event(content={"body": "hi", "m.mentions": {"user_ids": ["@other:example.org"]}}),
+        event(content={"body": "x", "msgtype": "m.notice"}),
+    ]
+    for e in events:
+        results = {
+            evaluate(build_ruleset(u, []), e, ctx(user_id=u)).actions
+            for u in (ME, "@someone:example.org")
+            if defaults_blind_to(e, u)
+        }
+        assert len(results) == 1
