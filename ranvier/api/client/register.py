@@ -42,7 +42,10 @@ async def register(hs: HomeServer, request: web.Request) -> web.Response:
     kind = request.query.get("kind", "user")
     if kind not in ("user", "guest"):
         raise MatrixError(400, "M_INVALID_PARAM", "kind must be 'user' or 'guest'")
-    _ratelimit(hs, request)
+    # rc_registration counts accounts created, not the requests of the UIA dance that
+    # leads to one (as Synapse does): check here, charge once the account exists.
+    address = client_ip(request)
+    hs.ratelimiter.peek("register", address, hs.config.rc_registration)
     body = parse_body(RegisterBody, await read_json_body(request))
     if kind == "guest":
         if not hs.config.allow_guest_access:
@@ -50,6 +53,7 @@ async def register(hs: HomeServer, request: web.Request) -> web.Response:
         user_id = await hs.accounts.register(None, None, is_guest=True)
     else:
         user_id = await _register_user(hs, request, body)
+    hs.ratelimiter.record("register", address, hs.config.rc_registration)
     if body.inhibit_login:
         return json_response({"user_id": user_id, "home_server": hs.server_name})
     session = await hs.accounts.create_session(
