@@ -56,6 +56,7 @@ class EventCreator:
         clock: Clock,
     ) -> None:
         self._clock = clock
+        self._last_create_ts = 0
         self._events = events
         self._rooms = rooms
         self._persister = persister
@@ -127,7 +128,7 @@ class EventCreator:
             "prev_events": [],
             "auth_events": [],
             "depth": 1,
-            "origin_server_ts": self._clock.time_ms(),
+            "origin_server_ts": self._create_ts(),
         }
         if room_id is not None:
             fields["room_id"] = room_id
@@ -138,6 +139,13 @@ class EventCreator:
             # Only the request's creation_content can make a create event invalid.
             raise MatrixError(400, "M_BAD_JSON", f"creation_content: {e}") from e
         return event
+
+    def _create_ts(self) -> int:
+        """A timestamp no earlier create event of ours had: in v12 the create event's
+        hash is the room ID, so two identical createRooms by one user in one
+        millisecond would otherwise be the same event."""
+        self._last_create_ts = max(self._clock.time_ms(), self._last_create_ts + 1)
+        return self._last_create_ts
 
     def _builder(self, version: RoomVersion, room_id: str, new: NewEvent) -> Builder:
         async def build(head: RoomHead) -> BuiltEvent:
