@@ -37,11 +37,17 @@ class NewStateGroup:
     state: StateMap = field(repr=False)
 
 
+#: (type, state_key) entries of cached state maps, summed over the maps.
+STATE_CACHE_ENTRIES = 200_000
+
+
 class StateStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._next_id = 0
-        self._states: LruCache[int, StateMap] = LruCache(2000)
+        # Bounded by entries held: one group of a 10,000-member room weighs as much
+        # as a thousand groups of small rooms.
+        self._states: LruCache[int, StateMap] = LruCache(STATE_CACHE_ENTRIES, weigh=len)
         self._chain_lengths: LruCache[int, int] = LruCache(100_000)
 
     async def start(self) -> None:

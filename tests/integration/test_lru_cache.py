@@ -1,0 +1,33 @@
+"""LruCache: bounded by entries, or by the weight of its values."""
+
+from __future__ import annotations
+
+from ranvier.storage.lru import LruCache
+
+
+def test_count_bound_evicts_the_least_recently_used() -> None:
+    cache: LruCache[str, int] = LruCache(2)
+    cache.set("a", 1)
+    cache.set("b", 2)
+    cache.get("a")
+    cache.set("c", 3)
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (1, None, 3)
+
+
+def test_weight_bound_counts_what_values_hold() -> None:
+    cache: LruCache[str, list[int]] = LruCache(10, weigh=len)
+    cache.set("small", [1, 2])
+    cache.set("big", list(range(7)))
+    assert len(cache) == 2
+    cache.set("more", [1, 2, 3])  # 2 + 7 + 3 > 10: the oldest goes
+    assert cache.get("small") is None and cache.get("big") is not None
+    cache.set("big", [0])  # replacing a value gives its weight back
+    cache.set("fits", list(range(5)))
+    assert len(cache) == 3
+
+
+def test_a_value_heavier_than_the_bound_is_still_kept_alone() -> None:
+    cache: LruCache[str, list[int]] = LruCache(3, weigh=len)
+    cache.set("a", [1])
+    cache.set("huge", list(range(10)))
+    assert cache.get("a") is None and cache.get("huge") is not None
