@@ -274,7 +274,8 @@ async def build_homeserver(
         stores.events, stores.state, StateResolver(stores.events), notifier, config.server_name
     )
     event_creator = EventCreator(
-        stores.events, stores.rooms, persister, config.server_name, signing_key, clock
+        stores.events, stores.rooms, stores.state, persister, config.server_name,
+        signing_key, clock,
     )
     membership = MembershipService(
         event_creator, stores.rooms, stores.profiles, config.server_name

@@ -26,6 +26,7 @@ from ranvier.protocol.room_versions import EventFormat, RoomVersion, get_room_ve
 from ranvier.services.event_persister import Builder, BuiltEvent, EventPersister, RoomHead
 from ranvier.storage.events import EventsStore, StoredEvent, TxnKey
 from ranvier.storage.rooms import RoomStore
+from ranvier.storage.state import StateStore
 
 #: An extra rule a caller applies to the event before it is persisted (beyond the
 #: auth rules), given the room state it is built on; raises MatrixError.
@@ -50,12 +51,14 @@ class EventCreator:
         self,
         events: EventsStore,
         rooms: RoomStore,
+        state: StateStore,
         persister: EventPersister,
         server_name: str,
         signing_key: SigningKey,
         clock: Clock,
     ) -> None:
         self._clock = clock
+        self._state = state
         self._last_create_ts = 0
         self._events = events
         self._rooms = rooms
@@ -95,6 +98,24 @@ class EventCreator:
         finally:
             del self._txns_in_flight[new.txn]
         return stored
+
+    async def send_state(self, room_id: str, new: NewEvent) -> StoredEvent:
+        """Send a state event, unless the same sender already set the same content under
+        the same key: then the current event is the answer and no event is made (clients
+        rely on repeating a PUT or a join being free; Synapse behaves so)."""
+        assert new.state_key is not None
+        current_id = await self._state.get_current_state_event_id(
+            room_id, new.type, new.state_key
+        )
+        current = await self._events.get_event(current_id) if current_id else None
+        if (
+            current is not None
+            and current.redacted_by is None
+            and current.event.sender == new.sender
+            and current.event.content == new.content
+        ):
+            return current
+        return await self.send(room_id, new)
 
     async def _send_once(self, room_id: str, new: NewEvent, txn: TxnKey) -> StoredEvent:
         existing = await self._events.get_txn_event_id(txn)

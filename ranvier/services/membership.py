@@ -52,10 +52,17 @@ class MembershipService:
         return room_id_or_alias
 
     async def join(
-        self, user_id: str, room_id_or_alias: str, reason: str | None = None
+        self,
+        user_id: str,
+        room_id_or_alias: str,
+        reason: str | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> StoredEvent:
+        """Join; `extra` keys of the request go into the member event's content (as
+        Synapse does). Joining again with the same content makes no new event."""
         room_id = await self.resolve_room(room_id_or_alias)
-        return await self._change(room_id, user_id, user_id, "join", reason)
+        new = await self._event(user_id, user_id, "join", reason, extra or {})
+        return await self._creator.send_state(room_id, new)
 
     async def knock(
         self, user_id: str, room_id_or_alias: str, reason: str | None = None
@@ -152,18 +159,19 @@ class MembershipService:
         extra: Mapping[str, Any],
         check: ExtraCheck | None = None,
     ) -> NewEvent:
-        content: dict[str, Any] = {"membership": membership, **extra}
+        content: dict[str, Any] = {**extra, "membership": membership}
         if reason is not None:
             content["reason"] = reason
         if membership in ("join", "invite", "knock") and target.endswith(
             ":" + self._server_name
         ):
             profile = await self._profiles.get_profile(target)
+            # The profile fills what the request did not set itself.
             if profile is not None:
                 if profile.displayname is not None:
-                    content["displayname"] = profile.displayname
+                    content.setdefault("displayname", profile.displayname)
                 if profile.avatar_url is not None:
-                    content["avatar_url"] = profile.avatar_url
+                    content.setdefault("avatar_url", profile.avatar_url)
         return NewEvent("m.room.member", sender, content, state_key=target, check=check)
 
     @staticmethod

@@ -51,8 +51,14 @@ async def join(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /join/{roomIdOrAlias} and POST /rooms/{roomId}/join. `via`/`server_name`
     are accepted; rooms on other servers need federation."""
     requester = await require_auth(request)
-    body = parse_body(ReasonBody, await read_optional_json_body(request))
-    stored = await hs.membership.join(requester.user_id, request.match_info["room"], body.reason)
+    raw = await read_optional_json_body(request)
+    body = parse_body(ReasonBody, raw)
+    # Other keys are custom member-event content; third_party_signed is a 3PID
+    # invite's proof, not content.
+    extra = {k: v for k, v in raw.items() if k not in ("reason", "third_party_signed")}
+    stored = await hs.membership.join(
+        requester.user_id, request.match_info["room"], body.reason, extra
+    )
     return json_response({"room_id": stored.event.room_id})
 
 

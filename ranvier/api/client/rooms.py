@@ -73,7 +73,7 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
     m = request.match_info
     if m["event_type"] == "m.room.canonical_alias":
         await hs.directory.check_canonical_alias(m["room_id"], content)
-    stored = await hs.event_creator.send(
+    stored = await hs.event_creator.send_state(
         m["room_id"],
         NewEvent(
             m["event_type"], requester.user_id, content, state_key=m.get("state_key", "")
