@@ -33,7 +33,8 @@ class Redactor:
     ) -> StoredEvent:
         target = await self._events.get_event(target_id)
         if target is not None and target.event.room_id != room_id:
-            raise MatrixError(404, "M_NOT_FOUND", f"event {target_id} is not in {room_id}")
+            # The spec is silent; 400 as Synapse answers (SyTest 10redactions.pl).
+            raise MatrixError(400, "M_INVALID_PARAM", f"event {target_id} is not in {room_id}")
         target_sender = target.event.sender if target is not None else None
 
         def may_redact(event: Event, state: Mapping[StateKey, Event]) -> None:

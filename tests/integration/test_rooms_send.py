@@ -198,6 +198,19 @@ async def test_redacting_someone_elses_event_needs_the_redact_level(
     await ok(client, "PUT", f"/rooms/{q(room_id)}/redact/{q(event_id)}/r", alice, {})
 
 
+async def test_redacting_an_event_of_another_room_is_a_bad_request(
+    client: Any, server: HomeServer, alice, bob, room_id
+) -> None:
+    event_id = await send_message(client, alice, room_id, "elsewhere", "o1")
+    own_room = await create_room(client, bob)
+    before = await _count(server, "events")
+    status, data = await call(client, "PUT", f"/rooms/{q(own_room)}/redact/{q(event_id)}/r",
+                              bob, {})
+    assert (status, data["errcode"]) == (400, "M_INVALID_PARAM")
+    assert event_id in data["error"]
+    assert await _count(server, "events") == before
+
+
 async def test_redaction_is_idempotent_per_transaction(client: Any, alice, room_id) -> None:
     event_id = await send_message(client, alice, room_id, "x", "m")
     path = f"/rooms/{q(room_id)}/redact/{q(event_id)}/same"
