@@ -104,12 +104,13 @@ class AccountsService:
         *,
         is_guest: bool = False,
         is_admin: bool = False,
+        password_hash: str | None = None,
     ) -> str:
         """Create an account; returns its user ID. Without a localpart one is chosen
-        (numeric for guests, which is why numeric names are reserved)."""
-        if password is not None and len(password) > 512:
-            raise MatrixError(400, "M_BAD_JSON", "Password too long")
-        password_hash = await self._passwords.hash(password) if password else None
+        (numeric for guests, which is why numeric names are reserved). The password
+        may come already hashed (`hash_password`), e.g. remembered by a UIA session."""
+        if password:
+            password_hash = await self.hash_password(password)
         now = self._clock.time_ms()
         for _ in range(10):
             if localpart is not None:
@@ -130,6 +131,11 @@ class AccountsService:
             if localpart is not None:  # lost a race for the same name
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken")
         raise MatrixError(500, "M_UNKNOWN", "Could not allocate a user ID")
+
+    async def hash_password(self, password: str) -> str:
+        if len(password) > 512:
+            raise MatrixError(400, "M_BAD_JSON", "Password too long")
+        return await self._passwords.hash(password)
 
     async def is_admin(self, user_id: str) -> bool:
         user = await self._accounts.get_user(user_id)

@@ -5,6 +5,7 @@ done. Sessions live in the database, so a restart does not break a flow half-way
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from ranvier.clock import Clock
@@ -35,6 +36,17 @@ class InteractiveAuthRequired(MatrixError):
         if not self.failed:
             return self.body
         return {"errcode": self.errcode, "error": self.message, **self.body}
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What a UIA session remembers of the request it authorises."""
+
+    #: The request's parameters (all but `auth`): its own, or those of an earlier
+    #: request of the session when it sends none.
+    params: dict[str, Any]
+    #: What an earlier completion of the same session answered (None: not completed).
+    result: Any
 
 
 class UIAService:
@@ -69,9 +81,67 @@ class UIAService:
         """Return the completed stages (stage -> result) once a flow is complete;
         otherwise raise `InteractiveAuthRequired`. `user_id` is the account the request
         acts for (None for registration): password stages must prove that account."""
+        session_id, completed = await self._authenticate(
+            auth, flows, method=method, uri=uri, user_id=user_id, params=None
+        )
+        await self._sessions.delete_session(session_id)
+        return completed
+
+    async def recall(
+        self, auth: Any, params: dict[str, Any], *, method: str, uri: str
+    ) -> Remembered:
+        """The parameters a request stands for, and what its session answered before.
+
+        Clients may send the parameters only in the first request of a session and then
+        just `auth` (Synapse accepts this and SyTest relies on it), and may retry a
+        completed request with the same session, which must not act twice. A session of
+        another request is ignored here (`authenticate_request` refuses it)."""
+        session_id = auth.get("session") if isinstance(auth, dict) else None
+        session = (
+            await self._sessions.get_session(session_id)
+            if isinstance(session_id, str) else None
+        )
+        if session is None or (session.method, session.uri) != (method, uri):
+            return Remembered(params, None)
+        return Remembered(params or session.data.get("params", {}), session.data.get("result"))
+
+    async def authenticate_request(
+        self,
+        auth: Any,
+        flows: Flows,
+        params: dict[str, Any],
+        *,
+        method: str,
+        uri: str,
+        user_id: str | None,
+    ) -> tuple[str, dict[str, Any]]:
+        """Like `authenticate`, for requests whose session remembers their parameters
+        (see `recall`); returns the session ID (for `record_result`) and the completed
+        stages. The completed session stays until it expires, so that a retry gets the
+        same answer."""
+        return await self._authenticate(
+            auth, flows, method=method, uri=uri, user_id=user_id, params=params
+        )
+
+    async def record_result(self, session_id: str, params: dict[str, Any], result: Any) -> None:
+        """Remember what the completed request answered (JSON), for retries."""
+        await self._sessions.set_data(session_id, {"params": params, "result": result})
+
+    async def _authenticate(
+        self,
+        auth: Any,
+        flows: Flows,
+        *,
+        method: str,
+        uri: str,
+        user_id: str | None,
+        params: dict[str, Any] | None,
+    ) -> tuple[str, dict[str, Any]]:
         if auth is not None and not isinstance(auth, dict):
             raise MatrixError(400, "M_BAD_JSON", "'auth' must be an object")
         session = await self._session_for(auth, method, uri, user_id)
+        if params and params != session.data.get("params"):
+            await self._sessions.set_data(session.session_id, {"params": params})
         completed = session.completed
         stage = auth.get("type") if auth else None
         if stage is not None:
@@ -85,8 +155,7 @@ class UIAService:
                 ) from None
             completed = await self._sessions.mark_completed(session.session_id, stage, result)
         if any(set(flow) <= set(completed) for flow in flows):
-            await self._sessions.delete_session(session.session_id)
-            return completed
+            return session.session_id, completed
         raise InteractiveAuthRequired(self._status(flows, session.session_id, completed))
 
     async def _session_for(

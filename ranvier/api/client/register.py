@@ -46,14 +46,15 @@ async def register(hs: HomeServer, request: web.Request) -> web.Response:
     # leads to one (as Synapse does): check here, charge once the account exists.
     address = client_ip(request)
     hs.ratelimiter.peek("register", address, hs.config.rc_registration)
-    body = parse_body(RegisterBody, await read_json_body(request))
+    raw = await read_json_body(request)
+    body = parse_body(RegisterBody, raw)
     if kind == "guest":
         if not hs.config.allow_guest_access:
             raise MatrixError(403, "M_GUEST_ACCESS_FORBIDDEN", "Guest access is disabled")
         user_id = await hs.accounts.register(None, None, is_guest=True)
+        hs.ratelimiter.record("register", address, hs.config.rc_registration)
     else:
-        user_id = await _register_user(hs, request, body)
-    hs.ratelimiter.record("register", address, hs.config.rc_registration)
+        user_id, body = await _register_user(hs, request, raw)
     if body.inhibit_login:
         return json_response({"user_id": user_id, "home_server": hs.server_name})
     session = await hs.accounts.create_session(
@@ -63,27 +64,46 @@ async def register(hs: HomeServer, request: web.Request) -> web.Response:
     return json_response(session.to_json(hs.server_name))
 
 
-async def _register_user(hs: HomeServer, request: web.Request, body: RegisterBody) -> str:
+async def _register_user(
+    hs: HomeServer, request: web.Request, raw: dict[str, Any]
+) -> tuple[str, RegisterBody]:
+    """The user ID registered through this UIA session, and the request parameters
+    it was registered with (those of the session's first request if this one sends
+    only `auth`)."""
     if not (
         hs.config.enable_registration
         and (hs.config.enable_registration_without_verification
              or hs.config.registration_requires_token)
     ):
         raise MatrixError(403, "M_FORBIDDEN", "Registration has been disabled")
+    auth = raw.get("auth")
+    # `password_hash` is ours to set (below), never the client's.
+    params = {k: v for k, v in raw.items() if k not in ("auth", "password_hash")}
+    if isinstance(params.get("password"), str):
+        # The session keeps the parameters until it expires: never the password itself.
+        params["password_hash"] = await hs.accounts.hash_password(params.pop("password"))
+    earlier = await hs.uia.recall(auth, params, method=request.method, uri=request.path)
+    body = parse_body(RegisterBody, earlier.params)
+    if earlier.result is not None:
+        # A retry of a completed registration answers as the first one did.
+        return earlier.result, body
     # Check the name before authentication, so a client learns it is taken before it
     # spends a registration token (as Synapse does).
     if body.username is not None:
         await hs.accounts.check_username(body.username)
-    if hs.config.password_config.enabled and not body.password:
-        raise MatrixError(400, "M_MISSING_PARAM", "Missing 'password'")
-    completed = await hs.uia.authenticate(
-        body.auth, hs.uia.registration_flows(),
+    session_id, completed = await hs.uia.authenticate_request(
+        auth, hs.uia.registration_flows(), earlier.params,
         method=request.method, uri=request.path, user_id=None,
     )
-    user_id = await hs.accounts.register(body.username, body.password)
+    password_hash = earlier.params.get("password_hash")
+    if hs.config.password_config.enabled and not password_hash:
+        raise MatrixError(400, "M_MISSING_PARAM", "Missing 'password'")
+    user_id = await hs.accounts.register(body.username, None, password_hash=password_hash)
+    hs.ratelimiter.record("register", client_ip(request), hs.config.rc_registration)
+    await hs.uia.record_result(session_id, earlier.params, user_id)
     if REGISTRATION_TOKEN in completed:
         await hs.accounts.complete_registration_token(completed[REGISTRATION_TOKEN])
-    return user_id
+    return user_id, body
 
 
 async def available(hs: HomeServer, request: web.Request) -> web.Response:
