@@ -282,7 +282,7 @@ async def build_homeserver(
     )
     directory = DirectoryService(
         stores.directory, stores.rooms, stores.state, stores.events, stores.accounts,
-        config.server_name, config.room_list_publication_rules,
+        event_creator, config.server_name, config.room_list_publication_rules,
     )
     room_service = RoomService(
         event_creator, membership, stores.events, stores.state, stores.rooms, directory,

@@ -21,6 +21,7 @@ from ranvier.protocol.power_levels import (
     get_user_power_level,
 )
 from ranvier.services.current_state import current_state_events
+from ranvier.services.events import EventCreator, NewEvent
 from ranvier.storage.accounts import AccountsStore
 from ranvier.storage.directory import DirectoryStore
 from ranvier.storage.events import EventsStore
@@ -59,9 +60,11 @@ class DirectoryService:
         state: StateStore,
         events: EventsStore,
         accounts: AccountsStore,
+        creator: EventCreator,
         server_name: str,
         publication_rules: Sequence[Mapping[str, Any]],
     ) -> None:
+        self._creator = creator
         self._directory = directory
         self._rooms = rooms
         self._state = state
@@ -104,6 +107,33 @@ class DirectoryService:
         ):
             raise MatrixError(403, "M_FORBIDDEN", f"{user_id} may not delete {alias}")
         await self._rooms.delete_alias(alias)
+        await self._unadvertise(user_id, room_id, alias)
+
+    async def _unadvertise(self, user_id: str, room_id: str, alias: str) -> None:
+        """Take a deleted alias out of the room's m.room.canonical_alias, sent as the
+        deleting user (directory.yaml allows it, as Synapse does). Without the power to
+        send it, the deletion still succeeds, as the spec recommends."""
+        key = ("m.room.canonical_alias", "")
+        current = (await self._state_of(room_id, [key])).get(key)
+        if current is None:
+            return
+        content = dict(current.content)
+        alt = content.get("alt_aliases")
+        changed = content.get("alias") == alias
+        if changed:
+            del content["alias"]
+        if isinstance(alt, list) and alias in alt:
+            changed = True
+            content["alt_aliases"] = [a for a in alt if a != alias]
+        if not changed:
+            return
+        try:
+            await self._creator.send(
+                room_id, NewEvent(key[0], user_id, content, state_key=key[1])
+            )
+        except MatrixError as e:
+            if e.status != 403:
+                raise
 
     async def room_aliases(self, user_id: str, room_id: str) -> list[str]:
         """GET /rooms/{roomId}/aliases: for members and for world-readable rooms."""

@@ -83,6 +83,41 @@ async def test_only_creator_admins_or_room_moderators_may_delete_alias(
     assert (status, body["errcode"]) == (404, "M_NOT_FOUND")
 
 
+async def test_deleting_an_advertised_alias_takes_it_out_of_the_canonical_alias(
+    server: HomeServer, client: Any
+) -> None:
+    alice = await make_user(server, "alice")
+    room_id = await create_room(client, alice)
+    for name in ("main", "alt", "kept"):
+        await ok(client, "PUT", alias_path(f"#{name}:test.local"), alice, {"room_id": room_id})
+    path = f"/rooms/{q(room_id)}/state/m.room.canonical_alias"
+    await ok(client, "PUT", path, alice, {
+        "alias": "#main:test.local", "alt_aliases": ["#alt:test.local", "#kept:test.local"],
+    })
+    await ok(client, "DELETE", alias_path("#main:test.local"), alice)
+    assert await ok(client, "GET", path, alice) == {
+        "alt_aliases": ["#alt:test.local", "#kept:test.local"]
+    }
+    await ok(client, "DELETE", alias_path("#alt:test.local"), alice)
+    assert await ok(client, "GET", path, alice) == {"alt_aliases": ["#kept:test.local"]}
+
+
+async def test_alias_creator_without_power_still_deletes_an_advertised_alias(
+    server: HomeServer, client: Any
+) -> None:
+    alice = await make_user(server, "alice")
+    bob = await make_user(server, "bob")
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/rooms/{q(room_id)}/join", bob, {})
+    await ok(client, "PUT", alias_path("#bobs:test.local"), bob, {"room_id": room_id})
+    path = f"/rooms/{q(room_id)}/state/m.room.canonical_alias"
+    await ok(client, "PUT", path, alice, {"alias": "#bobs:test.local"})
+    await ok(client, "DELETE", alias_path("#bobs:test.local"), bob)
+    status, _ = await call(client, "GET", alias_path("#bobs:test.local"))
+    assert status == 404
+    assert await ok(client, "GET", path, alice) == {"alias": "#bobs:test.local"}
+
+
 async def test_room_aliases_forbidden_to_non_members(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     eve = await make_user(server, "eve")
