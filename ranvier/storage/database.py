@@ -121,6 +121,21 @@ def _sq_executemany(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]
 
 
 @_sqlite_call
+def _sq_executemany_atomic(
+    conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]
+) -> None:
+    # Outside a transaction SQLite commits each row on its own (a WAL write apiece):
+    # one transaction, begun and ended in the same thread hop.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany(sql, rows)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@_sqlite_call
 def _sq_fetchone(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple | None:
     return conn.execute(sql, args).fetchone()
 
@@ -195,7 +210,9 @@ class SqliteDatabase(Database):
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self._write_lock:
-            await self._writer.executemany(sql, rows)
+            await self._writer._run(
+                _sq_executemany_atomic, self._writer._conn, sql, list(rows)
+            )
 
     async def fetchone(self, sql: str, *args: Any) -> tuple | None:
         # A statement with RETURNING writes: it belongs on the writer.

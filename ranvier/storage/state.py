@@ -38,7 +38,7 @@ class NewStateGroup:
 
 
 #: (type, state_key) entries of cached state maps, summed over the maps.
-STATE_CACHE_ENTRIES = 200_000
+STATE_CACHE_ENTRIES = 1_000_000
 
 
 class StateStore:
