@@ -148,11 +148,15 @@ class UIAService:
             if not any(stage in flow for flow in flows):
                 raise MatrixError(400, "M_UNRECOGNIZED", f"Unrecognised auth stage {stage!r}")
             try:
-                result = await self._check_stage(stage, auth, user_id)
+                result = await self._check_stage(stage, auth)
             except MatrixError as e:
                 raise InteractiveAuthRequired(
                     self._status(flows, session.session_id, completed), e.errcode, e.message
                 ) from None
+            if stage == PASSWORD and result != user_id:
+                # Someone else's valid credentials: not a stage to retry but a forbidden
+                # request (403, as Synapse answers; SyTest 12device_management.pl).
+                raise MatrixError(403, "M_FORBIDDEN", "You can only authenticate as yourself")
             completed = await self._sessions.mark_completed(session.session_id, stage, result)
         if any(set(flow) <= set(completed) for flow in flows):
             return session.session_id, completed
@@ -183,11 +187,11 @@ class UIAService:
             )
         return session
 
-    async def _check_stage(self, stage: str, auth: dict[str, Any], user_id: str | None) -> Any:
+    async def _check_stage(self, stage: str, auth: dict[str, Any]) -> Any:
         if stage == DUMMY:
             return True
         if stage == PASSWORD:
-            return await self._check_password(auth, user_id)
+            return await self._check_password(auth)
         if stage == REGISTRATION_TOKEN:
             token = auth.get("token")
             if not isinstance(token, str):
@@ -197,7 +201,8 @@ class UIAService:
             return token
         raise MatrixError(400, "M_UNRECOGNIZED", f"Unrecognised auth stage {stage!r}")
 
-    async def _check_password(self, auth: dict[str, Any], user_id: str | None) -> str:
+    async def _check_password(self, auth: dict[str, Any]) -> str:
+        """The user whose password this is (M_FORBIDDEN if it is not)."""
         password = auth.get("password")
         if not isinstance(password, str):
             raise MatrixError(400, "M_MISSING_PARAM", "Missing 'password'")
@@ -208,8 +213,6 @@ class UIAService:
         ok = await self._passwords.verify(user.password_hash if user else None, password)
         if not ok or user is None or user.deactivated:
             raise MatrixError(403, "M_FORBIDDEN", "Invalid username or password")
-        if user.user_id != user_id:
-            raise MatrixError(403, "M_FORBIDDEN", "You can only authenticate as yourself")
         return user.user_id
 
     def _status(self, flows: Flows, session_id: str, completed: dict[str, Any]) -> dict[str, Any]:

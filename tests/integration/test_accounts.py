@@ -335,8 +335,10 @@ async def test_uia_password_must_be_the_requesters_own(client: Any) -> None:
     resp = await client.post(f"{V3}/account/password",
                              json={"new_password": "x", "auth": auth},
                              headers=bearer(alice["access_token"]))
-    assert resp.status == 401
+    assert resp.status == 403
     assert (await resp.json())["errcode"] == "M_FORBIDDEN"
+    relogin = await login(client, "alice")
+    assert relogin.status == 200  # the password did not change
 
 
 async def test_uia_session_survives_a_restart(
@@ -430,6 +432,21 @@ async def test_delete_devices_removes_several(client: Any) -> None:
     assert resp.status == 200
     body = await (await client.get(f"{V3}/devices", headers=headers)).json()
     assert [d["device_id"] for d in body["devices"]] == ["ONE"]
+
+
+async def test_deleting_a_device_with_another_users_password_is_forbidden(
+    client: Any,
+) -> None:
+    session = await register(client, "alice", device_id="ONE")
+    await register(client, "eve")
+    await login(client, "alice", device_id="TWO")
+    headers = bearer(session["access_token"])
+    auth = password_auth()
+    auth["identifier"]["user"] = "eve"
+    resp = await client.delete(f"{V3}/devices/TWO", json={"auth": auth}, headers=headers)
+    assert resp.status == 403
+    assert (await resp.json())["errcode"] == "M_FORBIDDEN"
+    assert (await client.get(f"{V3}/devices/TWO", headers=headers)).status == 200
 
 
 async def test_delete_devices_rejects_a_non_list(client: Any) -> None:
