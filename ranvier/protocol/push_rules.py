@@ -477,15 +477,28 @@ def defaults_blind_to(event: Mapping[str, Any], user_id: str) -> bool:
     this event as any other such user: the only default conditions that read the user
     ID are `.m.rule.invite_for_me` (a case-insensitive glob on `state_key`) and
     `.m.rule.is_user_mention` (`content.m.mentions.user_ids`), so it holds for a user the
-    event does not name. (No default rule reads the display name since v1.17.) A
-    historical ID with glob characters could match other state keys: never blind."""
-    if not _GLOB_CHARS.isdisjoint(user_id):
-        return False
+    event does not name (`named_by`). (No default rule reads the display name since
+    v1.17.)"""
+    state_key, mentioned = named_by(event)
+    return globless(user_id) and user_id.lower() != state_key and user_id not in mentioned
+
+
+def globless(user_id: str) -> bool:
+    """No glob characters: a historical ID with some, as `.m.rule.invite_for_me`'s
+    pattern, could match other users' state keys."""
+    return _GLOB_CHARS.isdisjoint(user_id)
+
+
+def named_by(event: Mapping[str, Any]) -> tuple[str | None, frozenset[str]]:
+    """The users the default rules single out in an event: its state key, lower-cased,
+    and the user IDs in `content.m.mentions.user_ids`."""
     state_key = event.get("state_key")
-    if isinstance(state_key, str) and state_key.lower() == user_id.lower():
-        return False
     mentioned = lookup_property(event, "content.m\\.mentions.user_ids")
-    return not (isinstance(mentioned, list) and user_id in mentioned)
+    return (
+        state_key.lower() if isinstance(state_key, str) else None,
+        frozenset(u for u in mentioned if isinstance(u, str))
+        if isinstance(mentioned, list) else frozenset(),
+    )
 
 
 def evaluate(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from ranvier.protocol.events import Event, StateKey
@@ -21,8 +22,9 @@ from ranvier.protocol.push_rules import (
     DEFAULT_NOTIFICATION_LEVELS,
     Evaluation,
     PushContext,
-    defaults_blind_to,
     evaluate,
+    globless,
+    named_by,
 )
 from ranvier.services.current_state import current_state_events
 from ranvier.services.push_rules import PushRulesService
@@ -76,40 +78,54 @@ class NotificationsService:
             return
         local_members = [u for u in room.members if u.endswith(self._local_suffix)]
         rulesets = await self._push_rules.rulesets_for_users(local_members)
+        # Users evaluated one by one whatever the event: their own rules, or an ID
+        # that no shared result may stand for. Everyone else shares one evaluation
+        # per event unless the event names them, so a member costs nearly nothing.
+        alone = {u for u in local_members if not rulesets[u].defaults_only or not globless(u)}
+        by_lower: dict[str, list[str]] = {}
+        for user_id in local_members:
+            by_lower.setdefault(user_id.lower(), []).append(user_id)
         actions: list[PushAction] = []
         for s in events:
             event = s.event
             recipients = dict.fromkeys(local_members)
+            invitee = event.state_key or ""
             if (
                 event.type == "m.room.member"
                 and event.membership == "invite"
-                and (event.state_key or "").endswith(self._local_suffix)
+                and invitee.endswith(self._local_suffix)
+                and invitee not in recipients
             ):
-                recipients[event.state_key or ""] = None
+                recipients[invitee] = None
+                ruleset = (await self._push_rules.rulesets_for_users([invitee]))[invitee]
+                rulesets[invitee] = ruleset
             recipients.pop(event.sender, None)
-            missing = [u for u in recipients if u not in rulesets]
-            if missing:
-                rulesets.update(await self._push_rules.rulesets_for_users(missing))
             evaluated = _evaluated(event)
-            sender_level = get_user_power_level(event.sender, room.auth)
+            state_key, mentioned = named_by(evaluated)
+            individual = alone & recipients.keys()
+            individual.update(u for u in mentioned if u in recipients)
+            individual.update(u for u in by_lower.get(state_key or "", ()) if u in recipients)
+            if invitee in recipients and invitee not in by_lower:
+                individual.add(invitee)
+            ctx = PushContext(
+                user_id="",
+                room_member_count=len(room.members),
+                sender_power_level=get_user_power_level(event.sender, room.auth),
+                notification_levels=room.levels,
+            )
+            results: dict[str, Evaluation] = {}
+            for user_id in individual:
+                results[user_id] = evaluate(
+                    rulesets[user_id].rules, evaluated,
+                    replace(ctx, user_id=user_id, display_name=room.members.get(user_id)),
+                )
+            if len(individual) < len(recipients):
+                anyone = next(u for u in recipients if u not in individual)
+                shared = evaluate(rulesets[anyone].rules, evaluated, replace(ctx, user_id=anyone))
+                if shared.notify or shared.highlight:
+                    results.update((u, shared) for u in recipients if u not in individual)
             thread = thread_of(event)
-            shared: Evaluation | None = None  # the default rules' result for unnamed users
-            for user_id in recipients:
-                ruleset = rulesets[user_id]
-                blind = ruleset.defaults_only and defaults_blind_to(evaluated, user_id)
-                if blind and shared is not None:
-                    result = shared
-                else:
-                    ctx = PushContext(
-                        user_id=user_id,
-                        room_member_count=len(room.members),
-                        sender_power_level=sender_level,
-                        notification_levels=room.levels,
-                        display_name=room.members.get(user_id),
-                    )
-                    result = evaluate(ruleset.rules, evaluated, ctx)
-                    if blind:
-                        shared = result
+            for user_id, result in results.items():
                 if result.notify or result.highlight:
                     actions.append(PushAction(
                         user_id, event.event_id, room_id, s.stream_ordering, thread,
