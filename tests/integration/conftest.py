@@ -11,6 +11,9 @@ To change the server's configuration for a module, override `config_overrides`:
     @pytest.fixture
     def config_overrides() -> dict:
         return {"enable_registration": False}
+
+To move the server's time by hand, override `clock` with a `FakeClock` (fake_clock.py).
+`alice`, `bob` and `carol` are registered users with a device and a token each.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from ranvier.clock import Clock
 from ranvier.config import Config, DatabaseConfig, new_signing_key_file, parse_config
 from ranvier.server import HomeServer, build_homeserver, create_app
 from ranvier.storage.database import Database, open_database
+from tests.integration.room_helpers import User, make_user
 from tests.schemas.openapi_check import schema_check_middleware
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -130,8 +135,15 @@ def homeserver_config(
 
 
 @pytest.fixture
-async def server(homeserver_config: Config, database: Database) -> AsyncIterator[HomeServer]:
-    hs = await build_homeserver(homeserver_config, database)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def server(
+    homeserver_config: Config, database: Database, clock: Clock
+) -> AsyncIterator[HomeServer]:
+    hs = await build_homeserver(homeserver_config, database, clock)
     yield hs
     await hs.close()
 
@@ -143,3 +155,18 @@ async def client(server: HomeServer, aiohttp_client: Any) -> Any:
     return await aiohttp_client(
         create_app(server, resources=None), middlewares=(schema_check_middleware,)
     )
+
+
+@pytest.fixture
+async def alice(server: HomeServer) -> User:
+    return await make_user(server, "alice")
+
+
+@pytest.fixture
+async def bob(server: HomeServer) -> User:
+    return await make_user(server, "bob")
+
+
+@pytest.fixture
+async def carol(server: HomeServer) -> User:
+    return await make_user(server, "carol")

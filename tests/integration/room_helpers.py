@@ -54,6 +54,14 @@ async def create_room(client: Any, user: User, **body: Any) -> str:
     return (await ok(client, "POST", "/createRoom", user, body))["room_id"]
 
 
+async def shared_room(client: Any, owner: User, *members: User) -> str:
+    """A public room `owner` created and each of `members` joined."""
+    room_id = await create_room(client, owner, preset="public_chat")
+    for member in members:
+        await ok(client, "POST", f"/rooms/{q(room_id)}/join", member, {})
+    return room_id
+
+
 async def room_state(client: Any, user: User, room_id: str) -> dict[tuple[str, str], dict]:
     events = await ok(client, "GET", f"/rooms/{q(room_id)}/state", user)
     return {(e["type"], e["state_key"]): e for e in events}

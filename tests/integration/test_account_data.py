@@ -10,18 +10,8 @@ import pytest
 from ranvier.server import HomeServer
 from ranvier.services.account_data import ACCOUNT_DATA_STREAM
 
-from .room_helpers import User, call, create_room, make_user, ok, q
+from .room_helpers import User, call, create_room, ok, q
 from .stream_helpers import expect_wakeup
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 def global_path(user: User, type_: str) -> str:

@@ -6,27 +6,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ranvier.server import HomeServer
 
-from .room_helpers import User, call, create_room, make_user, ok, q, room_state
+from .room_helpers import User, call, create_room, ok, q, room_state
 
 PUSHER = {
     "kind": "http", "app_id": "org.example.app", "pushkey": "key1",
     "app_display_name": "Example", "device_display_name": "Phone", "lang": "en",
     "data": {"url": "https://push.example.org/_matrix/push/v1/notify"},
 }
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 async def deactivate(client: Any, user: User, **body: Any) -> None:

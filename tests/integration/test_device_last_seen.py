@@ -3,32 +3,20 @@ requests update it, at most once per device per LAST_SEEN_INTERVAL_MS."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from ranvier.config import Config
-from ranvier.server import HomeServer, build_homeserver
+from ranvier.server import HomeServer
 from ranvier.services.device_activity import LAST_SEEN_INTERVAL_MS
-from ranvier.storage.database import Database
 
+from .fake_clock import FakeClock
 from .room_helpers import User, make_user, ok
-from .test_presence import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
-
-
-@pytest.fixture
-async def server(
-    homeserver_config: Config, database: Database, clock: FakeClock
-) -> AsyncIterator[HomeServer]:
-    hs = await build_homeserver(homeserver_config, database, clock)
-    yield hs
-    await hs.close()
 
 
 @pytest.fixture

@@ -6,23 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import vodozemac
 
 from ranvier.server import HomeServer
 
 from .e2e_helpers import CrossSigning, Device, password_auth, sign
 from .room_helpers import User, call, make_user, ok
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 async def upload(client: Any, user: User, body: dict[str, Any]) -> tuple[int, Any]:

@@ -5,25 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ranvier.server import HomeServer
 
 from .e2e_helpers import Device
-from .room_helpers import User, make_user, ok
+from .room_helpers import User, ok
 
 PREFIX = "/_matrix/client/unstable/org.matrix.msc3814.v1"
 DATA = {"algorithm": "org.matrix.msc3814.v1.olm", "device_pickle": "encrypted"}
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 async def unstable(

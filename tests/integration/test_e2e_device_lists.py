@@ -6,31 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from ranvier.server import HomeServer
 from ranvier.services.device_lists import DEVICE_LISTS_STREAM
 from ranvier.services.tokens import SyncToken
 
 from .e2e_helpers import CrossSigning, Device
-from .room_helpers import User, call, create_room, make_user, ok, q
+from .room_helpers import User, call, ok, q, shared_room
 from .stream_helpers import expect_wakeup
 from .sync_helpers import sync
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
-async def carol(server: HomeServer) -> User:
-    return await make_user(server, "carol")
 
 
 def now(server: HomeServer) -> str:
@@ -39,13 +22,6 @@ def now(server: HomeServer) -> str:
 
 async def changes(client: Any, user: User, since: str, until: str) -> dict[str, list[str]]:
     return await ok(client, "GET", f"/keys/changes?from={since}&to={until}", user)  # type: ignore[no-any-return]
-
-
-async def shared_room(client: Any, owner: User, *members: User) -> str:
-    room_id = await create_room(client, owner, preset="public_chat")
-    for member in members:
-        await ok(client, "POST", f"/rooms/{q(room_id)}/join", member, {})
-    return room_id
 
 
 async def upload_device_keys(client: Any, user: User) -> None:

@@ -9,20 +9,10 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import User, call, make_user, ok
+from .room_helpers import User, call, ok
 
 ALGORITHM = "m.megolm_backup.v1.curve25519-aes-sha2"
 ROOM = "!room:test.local"
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 def key(

@@ -5,24 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import vodozemac
 from canonicaljson import encode_canonical_json
 
 from ranvier.server import HomeServer
 
 from .e2e_helpers import Device, sign
-from .room_helpers import User, call, make_user, ok
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
+from .room_helpers import User, call, ok
 
 
 async def query(client: Any, user: User, wanted: dict[str, list[str]]) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import vodozemac
 from unpaddedbase64 import decode_base64, encode_base64
 
@@ -14,19 +13,9 @@ from ranvier.server import HomeServer
 from ranvier.services.to_device import TO_DEVICE_STREAM
 
 from .e2e_helpers import Device
-from .room_helpers import User, call, make_user, ok
+from .room_helpers import User, call, ok
 from .stream_helpers import expect_wakeup
 from .sync_helpers import sync
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
 
 
 async def send(

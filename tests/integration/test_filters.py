@@ -8,19 +8,8 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import call, create_room, make_user, q, send_message
+from .room_helpers import call, create_room, q, send_message
 from .sync_helpers import sync, sync_raw
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
-
 
 FILTER = {"room": {"timeline": {"limit": 1, "types": ["m.room.message"]}}}
 

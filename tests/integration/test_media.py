@@ -64,11 +64,6 @@ async def error(response: Any) -> tuple[int, str]:
     return response.status, (await response.json())["errcode"]
 
 
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
 # --- upload and download ------------------------------------------------------------------
 
 

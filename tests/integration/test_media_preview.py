@@ -13,7 +13,7 @@ from PIL import Image
 
 from ranvier.errors import MatrixError
 from ranvier.server import HomeServer
-from tests.integration.room_helpers import User, make_user
+from tests.integration.room_helpers import User
 
 PREVIEW = "/_matrix/client/v1/media/preview_url"
 
@@ -64,11 +64,6 @@ async def site(aiohttp_server: Any) -> Any:
 def config_overrides() -> dict[str, Any]:
     return {"url_preview_enabled": True, "url_preview_ip_range_whitelist": ["127.0.0.1/32"],
             "max_spider_size": "4K"}
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
 
 
 async def preview(client: Any, user: User, url: str) -> tuple[int, dict[str, Any]]:

@@ -20,11 +20,6 @@ def config_overrides() -> dict[str, Any]:
     return {"rc_message": {"per_second": 0.001, "burst_count": BURST}}
 
 
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
 def _message(room_id: str, txn: str) -> str:
     return f"/rooms/{q(room_id)}/send/m.room.message/{txn}"
 

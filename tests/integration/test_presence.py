@@ -3,33 +3,19 @@ set_presence, the timeouts, and the "presence" stream (spec: "Presence")."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
-from ranvier.clock import Clock
 from ranvier.config import Config
 from ranvier.protocol.presence import ACTIVE_GRANULARITY_MS, IDLE_TIMEOUT_MS, SYNC_GRACE_MS
 from ranvier.server import HomeServer, build_homeserver
 from ranvier.services.presence import PRESENCE_STREAM
 from ranvier.storage.database import Database
 
-from .room_helpers import User, call, create_room, make_user, ok, q, send_message
+from .fake_clock import FakeClock
+from .room_helpers import User, call, ok, q, send_message, shared_room
 from .stream_helpers import expect_wakeup
-
-
-class FakeClock(Clock):
-    """Wall-clock time that only moves when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = Clock().time_ms()
-
-    def time_ms(self) -> int:
-        return self.now
-
-    def advance(self, ms: int) -> None:
-        self.now += ms
 
 
 @pytest.fixture
@@ -38,35 +24,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def server(
-    homeserver_config: Config, database: Database, clock: FakeClock
-) -> AsyncIterator[HomeServer]:
-    hs = await build_homeserver(homeserver_config, database, clock)
-    yield hs
-    await hs.close()
-
-
-@pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
-async def carol(server: HomeServer) -> User:
-    return await make_user(server, "carol")
-
-
-@pytest.fixture
 async def room_id(client: Any, alice: User, bob: User) -> str:
     """A room alice and bob share (carol is in none)."""
-    room = await create_room(client, alice, preset="public_chat")
-    await ok(client, "POST", f"/join/{q(room)}", bob, {})
-    return room
+    return await shared_room(client, alice, bob)
 
 
 def status_path(user: User) -> str:

@@ -13,7 +13,7 @@ from ranvier.services.account_data import ACCOUNT_DATA_STREAM
 from ranvier.services.events import NewEvent
 from ranvier.services.receipts import RECEIPTS_STREAM
 
-from .room_helpers import User, call, create_room, make_user, ok, q, send_message
+from .room_helpers import User, call, create_room, make_user, ok, q, send_message, shared_room
 from .stream_helpers import expect_wakeup
 
 
@@ -24,20 +24,8 @@ def config_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
 async def room_id(client: Any, alice: User, bob: User) -> str:
-    room = await create_room(client, alice, preset="public_chat")
-    await ok(client, "POST", f"/join/{q(room)}", bob, {})
-    return room
+    return await shared_room(client, alice, bob)
 
 
 @pytest.fixture

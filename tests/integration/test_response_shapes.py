@@ -9,17 +9,7 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import call, create_room, make_user, ok, q
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
+from .room_helpers import call, create_room, ok, q
 
 
 async def test_devices_leave_out_unset_fields_instead_of_null(

@@ -15,6 +15,7 @@ from tests.integration.room_helpers import (
     ok,
     q,
     send_message,
+    shared_room,
 )
 
 _txn = iter(range(10**6))
@@ -35,16 +36,9 @@ def ids(result: dict) -> list[str]:
     return [r["result"]["event_id"] for r in result["results"]]
 
 
-async def public_room(client: Any, owner: User, *members: User) -> str:
-    room_id = await create_room(client, owner, preset="public_chat")
-    for user in members:
-        await ok(client, "POST", f"/rooms/{q(room_id)}/join", user, {})
-    return room_id
-
-
 async def test_finds_messages_by_word_prefix_and_stem(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     hit = await say(client, alice, room_id, "The Martians are landing")
     await say(client, alice, room_id, "nothing to see here")
     for term in ("martians", "MARTIAN", "mart", "martians landing"):
@@ -58,7 +52,7 @@ async def test_finds_messages_by_word_prefix_and_stem(server: HomeServer, client
 
 async def test_highlights_name_the_matched_words(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     await say(client, alice, room_id, "Martians invade")
     found = await search(client, alice, {"search_term": "marti"})
     assert set(found["highlights"]) == {"marti", "martians"}
@@ -66,7 +60,7 @@ async def test_highlights_name_the_matched_words(server: HomeServer, client: Any
 
 async def test_recent_order_is_newest_first(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     sent = [await say(client, alice, room_id, f"cake number {i}") for i in range(3)]
     found = await search(client, alice, {"search_term": "cake", "order_by": "recent"})
     assert ids(found) == sent[::-1]
@@ -74,7 +68,7 @@ async def test_recent_order_is_newest_first(server: HomeServer, client: Any) -> 
 
 async def test_rank_order_puts_the_better_match_first(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     weak = await say(client, alice, room_id,
                      "we talked about many things today, the weather, trains, and some cake")
     strong = await say(client, alice, room_id, "cake cake cake")
@@ -85,7 +79,7 @@ async def test_rank_order_puts_the_better_match_first(server: HomeServer, client
 
 async def test_recent_pagination_walks_every_match_once(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     sent = [await say(client, alice, room_id, f"pancake {i}") for i in range(5)]
     criteria = {"search_term": "pancake", "order_by": "recent", "filter": {"limit": 2}}
     pages: list[list[str]] = []
@@ -103,7 +97,7 @@ async def test_recent_pagination_walks_every_match_once(server: HomeServer, clie
 
 async def test_rank_pagination_walks_every_match_once(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     sent = {await say(client, alice, room_id, "waffle " * (i + 1)) for i in range(5)}
     criteria = {"search_term": "waffle", "filter": {"limit": 3}}
     first = await search(client, alice, criteria)
@@ -115,7 +109,7 @@ async def test_rank_pagination_walks_every_match_once(server: HomeServer, client
 
 async def test_a_token_of_the_other_order_is_refused(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     for i in range(3):
         await say(client, alice, room_id, f"scone {i}")
     first = await search(client, alice, {"search_term": "scone", "filter": {"limit": 1}})
@@ -129,8 +123,8 @@ async def test_a_token_of_the_other_order_is_refused(server: HomeServer, client:
 async def test_groupings_by_room_and_sender(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_a = await public_room(client, alice, bob)
-    room_b = await public_room(client, alice)
+    room_a = await shared_room(client, alice, bob)
+    room_b = await shared_room(client, alice)
     a1 = await say(client, alice, room_a, "muffin one")
     b1 = await say(client, bob, room_a, "muffin two")
     a2 = await say(client, alice, room_b, "muffin three")
@@ -148,8 +142,8 @@ async def test_groupings_by_room_and_sender(server: HomeServer, client: Any) -> 
 
 async def test_a_group_token_pages_within_its_group(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_a = await public_room(client, alice)
-    room_b = await public_room(client, alice)
+    room_a = await shared_room(client, alice)
+    room_b = await shared_room(client, alice)
     in_a = [await say(client, alice, room_a, f"bagel a{i}") for i in range(3)]
     await say(client, alice, room_b, "bagel b")
     criteria = {"search_term": "bagel", "order_by": "recent", "filter": {"limit": 1},
@@ -176,7 +170,7 @@ async def test_a_group_token_pages_within_its_group(server: HomeServer, client: 
 async def test_event_context_and_profiles(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_id = await public_room(client, alice, bob)
+    room_id = await shared_room(client, alice, bob)
     await ok(client, "PUT", f"/profile/{q(bob.user_id)}/displayname", bob,
              {"displayname": "Bobby"})
     before = [await say(client, alice, room_id, f"before {i}") for i in range(3)]
@@ -205,7 +199,7 @@ async def test_include_state_gives_each_result_rooms_state(
     server: HomeServer, client: Any
 ) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     await say(client, alice, room_id, "teacake")
     found = await search(client, alice, {"search_term": "teacake", "include_state": True})
     types = {e["type"] for e in found["state"][room_id]}
@@ -241,8 +235,8 @@ async def test_rich_topic_text_is_searched(server: HomeServer, client: Any) -> N
 async def test_filter_narrows_rooms_and_senders(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_a = await public_room(client, alice, bob)
-    room_b = await public_room(client, alice)
+    room_a = await shared_room(client, alice, bob)
+    room_b = await shared_room(client, alice)
     from_bob = await say(client, bob, room_a, "brownie by bob")
     from_alice = await say(client, alice, room_a, "brownie by alice")
     in_b = await say(client, alice, room_b, "brownie elsewhere")
@@ -261,7 +255,7 @@ async def test_filter_narrows_rooms_and_senders(server: HomeServer, client: Any)
 async def test_rooms_never_joined_are_not_searched(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     eve = await make_user(server, "eve")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     await say(client, alice, room_id, "secret strudel")
     found = await search(client, eve, {"search_term": "strudel"})
     assert found["results"] == [] and found["count"] == 0
@@ -285,7 +279,7 @@ async def test_history_before_joining_a_joined_only_room_is_hidden(
 async def test_messages_after_leaving_are_hidden(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_id = await public_room(client, alice, bob)
+    room_id = await shared_room(client, alice, bob)
     seen = await say(client, alice, room_id, "donut while bob is here")
     await ok(client, "POST", f"/rooms/{q(room_id)}/leave", bob, {})
     await say(client, alice, room_id, "donut after bob left")
@@ -294,7 +288,7 @@ async def test_messages_after_leaving_are_hidden(server: HomeServer, client: Any
 
 async def test_redacted_messages_are_not_found(server: HomeServer, client: Any) -> None:
     alice = await make_user(server, "alice")
-    room_id = await public_room(client, alice)
+    room_id = await shared_room(client, alice)
     gone = await say(client, alice, room_id, "embarrassing typo")
     await ok(client, "PUT", f"/rooms/{q(room_id)}/redact/{q(gone)}/r1", alice, {})
     assert (await search(client, alice, {"search_term": "embarrassing"}))["results"] == []

@@ -15,16 +15,6 @@ from .sync_helpers import sync
 
 
 @pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
 async def room_id(client: Any, server: HomeServer, alice: User, bob: User) -> str:
     room_id = await create_room(client, alice, preset="public_chat")
     await ok(client, "POST", f"/join/{q(room_id)}", bob, {})

@@ -15,11 +15,6 @@ from .stream_helpers import expect_wakeup
 
 
 @pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
 async def room_id(client: Any, alice: User) -> str:
     return await create_room(client, alice)
 

@@ -11,25 +11,13 @@ import pytest
 from ranvier.server import HomeServer
 from ranvier.services.typing import TYPING_STREAM
 
-from .room_helpers import User, call, create_room, make_user, ok, q
+from .room_helpers import User, call, create_room, make_user, ok, q, shared_room
 from .stream_helpers import expect_wakeup
 
 
 @pytest.fixture
-async def alice(server: HomeServer) -> User:
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer) -> User:
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
 async def room_id(client: Any, alice: User, bob: User) -> str:
-    room = await create_room(client, alice, preset="public_chat")
-    await ok(client, "POST", f"/join/{q(room)}", bob, {})
-    return room
+    return await shared_room(client, alice, bob)
 
 
 def typing_path(room_id: str, user: User) -> str:
