@@ -99,6 +99,10 @@ class RoomReader:
         }
         if page.next is not None:
             response["end"] = room_token(page.next)
+        elif not backwards:
+            # Forwards, the room's newest event is not its end: later events will come
+            # after it, and the client resumes from here (as from a sync's next_batch).
+            response["end"] = room_token(_key(page.events[-1]) if page.events else start)
         if event_filter.lazy_load_members and page.events:
             response["state"] = await self._member_state(
                 page.events, page.events[0], user_id, device_id

@@ -67,11 +67,28 @@ async def test_forwards_pagination_is_chronological(client: Any, alice, room_id)
     assert first["chunk"][0]["type"] == "m.room.create"
     rest = []
     token = first["end"]
-    while token:
+    while True:
         page = await _messages(client, alice, room_id, dir="f", limit=3, **{"from": token})
+        if not page["chunk"]:
+            break
         rest += page["chunk"]
-        token = page.get("end")
+        token = page["end"]
     assert bodies(rest) == [f"m{i}" for i in range(5)]
+    # At the newest event the page still ends in a token: later events follow it.
+    assert page["end"] == token
+
+
+async def test_forwards_from_a_sync_next_batch_reaches_later_events(
+    client: Any, alice, room_id
+) -> None:
+    await send_message(client, alice, room_id, "seen", "t1")
+    next_batch = (await sync(client, alice))["next_batch"]
+    await send_message(client, alice, room_id, "later", "t2")
+    page = await _messages(client, alice, room_id, dir="f", **{"from": next_batch})
+    assert bodies(page["chunk"]) == ["later"]
+    again = await _messages(client, alice, room_id, dir="f", **{"from": page["end"]})
+    assert again["chunk"] == []
+    assert "end" in again
 
 
 async def test_prev_batch_from_sync_continues_the_timeline(
