@@ -43,6 +43,7 @@ from ranvier.services.e2e_keys import E2EKeysService
 from ranvier.services.event_persister import EventPersister
 from ranvier.services.events import EventCreator
 from ranvier.services.filters import FilterService
+from ranvier.services.guest_access import GuestAccessService
 from ranvier.services.hierarchy import HierarchyService
 from ranvier.services.key_backup import KeyBackupService
 from ranvier.services.media import MediaService
@@ -166,6 +167,7 @@ class HomeServer:
     persister: EventPersister
     event_creator: EventCreator
     membership: MembershipService
+    guest_access: GuestAccessService
     rooms: RoomService
     room_upgrader: RoomUpgrader
     redactor: Redactor
@@ -206,6 +208,7 @@ class HomeServer:
 
     async def close(self) -> None:
         """Stop background work. The database belongs to whoever opened it."""
+        await self.guest_access.settle()
         await self.persister.close()
         self.typing.close()
         await self.presence.close()
@@ -280,6 +283,11 @@ async def build_homeserver(
     membership = MembershipService(
         event_creator, stores.rooms, stores.profiles, config.server_name
     )
+    guest_access = GuestAccessService(
+        stores.state, stores.events, stores.rooms, stores.accounts, membership,
+        config.server_name,
+    )
+    persister.add_listener(guest_access.on_persisted)
     directory = DirectoryService(
         stores.directory, stores.rooms, stores.state, stores.events, stores.accounts,
         event_creator, config.server_name, config.room_list_publication_rules,
@@ -361,6 +369,7 @@ async def build_homeserver(
         persister=persister,
         event_creator=event_creator,
         membership=membership,
+        guest_access=guest_access,
         rooms=room_service,
         room_upgrader=RoomUpgrader(
             room_service, event_creator, stores.events, stores.state, stores.rooms

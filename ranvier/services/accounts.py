@@ -132,6 +132,28 @@ class AccountsService:
                 raise MatrixError(400, "M_USER_IN_USE", "User ID already taken")
         raise MatrixError(500, "M_UNKNOWN", "Could not allocate a user ID")
 
+    async def guest_to_upgrade(self, guest_access_token: str, localpart: str | None) -> str:
+        """The guest a registration upgrades (modules/guest_access.md): the request
+        carries the guest's access token and the guest's own localpart as `username`."""
+        requester = await self._auth.get_requester(guest_access_token)
+        if not requester.is_guest:
+            raise MatrixError(403, "M_FORBIDDEN", "guest_access_token is not a guest's")
+        if localpart is None or self.user_id_for(localpart) != requester.user_id:
+            raise MatrixError(
+                403, "M_FORBIDDEN", "username must be the localpart of the guest upgraded"
+            )
+        return requester.user_id
+
+    async def upgrade_guest(
+        self, guest_access_token: str, localpart: str | None, password_hash: str | None
+    ) -> str:
+        """Make a guest a full user, keeping its ID, rooms and devices."""
+        user_id = await self.guest_to_upgrade(guest_access_token, localpart)
+        await self._accounts.upgrade_guest(user_id, password_hash)
+        # The cached requester of the guest's token still says "guest".
+        self._auth.forget_tokens([guest_access_token])
+        return user_id
+
     async def hash_password(self, password: str) -> str:
         if len(password) > 512:
             raise MatrixError(400, "M_BAD_JSON", "Password too long")

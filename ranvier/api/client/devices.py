@@ -18,14 +18,14 @@ if TYPE_CHECKING:
 
 async def list_devices(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /_matrix/client/v3/devices"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     devices = await hs.devices.get_devices(requester.user_id)
     return json_response({"devices": [d.to_json() for d in devices]})
 
 
 async def get_device(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /_matrix/client/v3/devices/{deviceId}"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     device = await hs.devices.get_device(requester.user_id, request.match_info["deviceId"])
     return json_response(device.to_json())
 
@@ -37,7 +37,7 @@ class UpdateDeviceBody:
 
 async def update_device(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /_matrix/client/v3/devices/{deviceId}"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     body = parse_body(UpdateDeviceBody, await read_json_body(request))
     await hs.devices.set_display_name(
         requester.user_id, request.match_info["deviceId"], body.display_name

@@ -50,15 +50,16 @@ def routes(hs: HomeServer) -> list[web.RouteDef]:
 async def join(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /join/{roomIdOrAlias} and POST /rooms/{roomId}/join. `via`/`server_name`
     are accepted; rooms on other servers need federation."""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     raw = await read_optional_json_body(request)
     body = parse_body(ReasonBody, raw)
     # Other keys are custom member-event content; third_party_signed is a 3PID
     # invite's proof, not content.
     extra = {k: v for k, v in raw.items() if k not in ("reason", "third_party_signed")}
-    stored = await hs.membership.join(
-        requester.user_id, request.match_info["room"], body.reason, extra
-    )
+    room_id = await hs.membership.resolve_room(request.match_info["room"])
+    if requester.is_guest:
+        await hs.guest_access.check_may_join(room_id)
+    stored = await hs.membership.join(requester.user_id, room_id, body.reason, extra)
     return json_response({"room_id": stored.event.room_id})
 
 
@@ -72,7 +73,7 @@ async def knock(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def leave(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /rooms/{roomId}/leave"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     body = parse_body(ReasonBody, await read_optional_json_body(request))
     await hs.membership.leave(requester.user_id, request.match_info["room"], body.reason)
     return json_response({})

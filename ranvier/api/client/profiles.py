@@ -16,6 +16,7 @@ from ranvier.errors import MatrixError
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
+    from ranvier.services.auth import Requester
 
 
 def routes(hs: HomeServer) -> list[web.RouteDef]:
@@ -43,7 +44,7 @@ async def get_field(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def set_field(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /profile/{userId}/{keyName}: the body holds exactly the one field."""
-    requester = await require_auth(request)
+    requester = await _profile_editor(request)
     key = request.match_info["key"]
     body = await read_json_body(request)
     if key not in body:
@@ -56,8 +57,19 @@ async def set_field(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def delete_field(hs: HomeServer, request: web.Request) -> web.Response:
     """DELETE /profile/{userId}/{keyName}"""
-    requester = await require_auth(request)
+    requester = await _profile_editor(request)
     await hs.profiles.delete_field(
         requester.user_id, request.match_info["user_id"], request.match_info["key"]
     )
     return json_response({})
+
+
+async def _profile_editor(request: web.Request) -> Requester:
+    """Who changes a profile field: guests may change only their display name
+    (modules/guest_access.md)."""
+    requester = await require_auth(request, allow_guest=True)
+    if requester.is_guest and request.match_info["key"] != "displayname":
+        raise MatrixError(
+            403, "M_GUEST_ACCESS_FORBIDDEN", "Guests may only change their display name"
+        )
+    return requester

@@ -31,6 +31,8 @@ class RegisterBody:
     inhibit_login: bool = False
     refresh_token: bool = False
     auth: dict[str, Any] | None = None
+    #: a guest upgrading to a full account (modules/guest_access.md)
+    guest_access_token: str | None = None
 
 
 def _ratelimit(hs: HomeServer, request: web.Request) -> None:
@@ -89,7 +91,9 @@ async def _register_user(
         return earlier.result, body
     # Check the name before authentication, so a client learns it is taken before it
     # spends a registration token (as Synapse does).
-    if body.username is not None:
+    if body.guest_access_token is not None:
+        await hs.accounts.guest_to_upgrade(body.guest_access_token, body.username)
+    elif body.username is not None:
         await hs.accounts.check_username(body.username)
     session_id, completed = await hs.uia.authenticate_request(
         auth, hs.uia.registration_flows(), earlier.params,
@@ -98,7 +102,14 @@ async def _register_user(
     password_hash = earlier.params.get("password_hash")
     if hs.config.password_config.enabled and not password_hash:
         raise MatrixError(400, "M_MISSING_PARAM", "Missing 'password'")
-    user_id = await hs.accounts.register(body.username, None, password_hash=password_hash)
+    if body.guest_access_token is not None:
+        user_id = await hs.accounts.upgrade_guest(
+            body.guest_access_token, body.username, password_hash
+        )
+    else:
+        user_id = await hs.accounts.register(
+            body.username, None, password_hash=password_hash
+        )
     hs.ratelimiter.record("register", client_ip(request), hs.config.rc_registration)
     await hs.uia.record_result(session_id, earlier.params, user_id)
     if REGISTRATION_TOKEN in completed:

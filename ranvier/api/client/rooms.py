@@ -52,7 +52,7 @@ async def create_room(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /rooms/{roomId}/send/{eventType}/{txnId}"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     content = await read_json_body(request)
     await _ratelimit_send(hs, requester)
     m = request.match_info
@@ -67,7 +67,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /rooms/{roomId}/state/{eventType}/{stateKey} (state key may be empty)"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     content = await read_json_body(request)
     await _ratelimit_send(hs, requester)
     m = request.match_info
@@ -85,7 +85,7 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def get_state(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /rooms/{roomId}/state"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     state = await hs.rooms.visible_state(requester.user_id, request.match_info["room_id"])
     events = await hs.stores.events.get_events(state.values())
     return json_response(
@@ -99,7 +99,7 @@ async def get_state(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def get_state_event(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /rooms/{roomId}/state/{eventType}/{stateKey}[?format=content|event]"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     m = request.match_info
     fmt = request.query.get("format", "content")
     if fmt not in ("content", "event"):
@@ -132,7 +132,7 @@ async def redact(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def get_event(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /rooms/{roomId}/event/{eventId}"""
-    requester = await require_auth(request)
+    requester = await require_auth(request, allow_guest=True)
     m = request.match_info
     stored = await hs.rooms.get_visible_event(requester.user_id, m["room_id"], m["event_id"])
     return json_response(await _one(hs, stored, requester))
