@@ -6,7 +6,7 @@ Spec: client-server API "Push Rules: API" (pushrules.yaml).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -15,6 +15,7 @@ from ranvier.api.routing import route
 from ranvier.errors import MatrixError
 
 if TYPE_CHECKING:
+    from ranvier.protocol.push_rules import PushRule
     from ranvier.server import HomeServer
 
 
@@ -47,12 +48,24 @@ async def get_global(hs: HomeServer, request: web.Request) -> web.Response:
     return json_response((await hs.push_rules.ruleset_json(requester.user_id))["global"])
 
 
-async def get_rule(hs: HomeServer, request: web.Request) -> web.Response:
-    """GET /pushrules/global/{kind}/{ruleId}"""
+async def _named_rule(hs: HomeServer, request: web.Request) -> PushRule:
+    """The requester's rule that the path names."""
     requester = await require_auth(request)
     m = request.match_info
-    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
-    return json_response(rule.to_json())
+    return await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
+
+
+async def _required_field(request: web.Request, name: str) -> Any:
+    """Field `name` of the JSON body, which must be there."""
+    body = await read_json_body(request)
+    if name not in body:
+        raise MatrixError(400, "M_MISSING_PARAM", f"missing field {name!r}")
+    return body[name]
+
+
+async def get_rule(hs: HomeServer, request: web.Request) -> web.Response:
+    """GET /pushrules/global/{kind}/{ruleId}"""
+    return json_response((await _named_rule(hs, request)).to_json())
 
 
 async def put_rule(hs: HomeServer, request: web.Request) -> web.Response:
@@ -77,37 +90,27 @@ async def delete_rule(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def get_enabled(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /pushrules/global/{kind}/{ruleId}/enabled"""
-    requester = await require_auth(request)
-    m = request.match_info
-    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
-    return json_response({"enabled": rule.enabled})
+    return json_response({"enabled": (await _named_rule(hs, request)).enabled})
 
 
 async def put_enabled(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /pushrules/global/{kind}/{ruleId}/enabled"""
     requester = await require_auth(request)
-    body = await read_json_body(request)
-    if "enabled" not in body:
-        raise MatrixError(400, "M_MISSING_PARAM", "missing field 'enabled'")
+    enabled = await _required_field(request, "enabled")
     m = request.match_info
-    await hs.push_rules.set_enabled(requester.user_id, m["kind"], m["rule_id"], body["enabled"])
+    await hs.push_rules.set_enabled(requester.user_id, m["kind"], m["rule_id"], enabled)
     return json_response({})
 
 
 async def get_actions(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /pushrules/global/{kind}/{ruleId}/actions"""
-    requester = await require_auth(request)
-    m = request.match_info
-    rule = await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
-    return json_response({"actions": list(rule.actions)})
+    return json_response({"actions": list((await _named_rule(hs, request)).actions)})
 
 
 async def put_actions(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /pushrules/global/{kind}/{ruleId}/actions"""
     requester = await require_auth(request)
-    body = await read_json_body(request)
-    if "actions" not in body:
-        raise MatrixError(400, "M_MISSING_PARAM", "missing field 'actions'")
+    actions = await _required_field(request, "actions")
     m = request.match_info
-    await hs.push_rules.set_actions(requester.user_id, m["kind"], m["rule_id"], body["actions"])
+    await hs.push_rules.set_actions(requester.user_id, m["kind"], m["rule_id"], actions)
     return json_response({})
