@@ -241,16 +241,9 @@ class SearchService:
                 hits = await self._store.search(query, before=position, limit=want)
             else:
                 hits = await self._store.search(query, offset=position or 0, limit=want)
-            stored = await self._events.get_events(h.event_id for h in hits)
-            candidates = [
-                s for h in hits
-                if (s := stored.get(h.event_id)) is not None
-                and event_filter.matches_event(s.event.pdu)
-            ]
-            visible = {
-                s.event.event_id
-                for s in await self._visibility.filter_visible(user_id, candidates)
-            }
+            stored, visible = await self._visibility.fetch_visible(
+                user_id, (h.event_id for h in hits), event_filter
+            )
             for hit in hits:
                 if len(found) >= limit:
                     return _Page(found, replace(batch, position=position))

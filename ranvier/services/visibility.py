@@ -8,8 +8,9 @@ the event").
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from ranvier.protocol.filters import RoomEventFilter
 from ranvier.protocol.visibility import StateAtEvent, effective_visibility, is_event_visible
 from ranvier.storage.events import EventsStore, StoredEvent
 from ranvier.storage.room_stream import RoomStreamStore
@@ -23,6 +24,17 @@ class VisibilityChecker:
         self._events = events
         self._state = state
         self._stream = stream
+
+    async def fetch_visible(
+        self, user_id: str, event_ids: Iterable[str], event_filter: RoomEventFilter
+    ) -> tuple[dict[str, StoredEvent], set[str]]:
+        """The stored events of `event_ids` (event ID -> event), and the IDs of those
+        that pass `event_filter` and that the user may see: one page of a paginated read
+        (/messages, /search), judged as a batch."""
+        stored = await self._events.get_events(event_ids)
+        candidates = [s for s in stored.values() if event_filter.matches_event(s.event.pdu)]
+        visible = await self.filter_visible(user_id, candidates)
+        return stored, {s.event.event_id for s in visible}
 
     async def filter_visible(
         self, user_id: str, events: Sequence[StoredEvent]
