@@ -10,7 +10,7 @@ from aiohttp import web
 from ranvier.api.http import json_response, read_json_body, require_auth
 from ranvier.api.models import parse_body
 from ranvier.api.routing import route
-from ranvier.services.uia import PASSWORD
+from ranvier.api.uia import require_password
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -36,10 +36,7 @@ async def change_password(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /_matrix/client/v3/account/password"""
     requester = await require_auth(request)
     body = parse_body(PasswordBody, await read_json_body(request))
-    await hs.uia.authenticate(
-        body.auth, [[PASSWORD]],
-        method=request.method, uri=request.path, user_id=requester.user_id,
-    )
+    await require_password(hs, request, requester, body.auth)
     await hs.accounts.change_password(
         requester.user_id, body.new_password,
         logout_devices=body.logout_devices, keep_device=requester.device_id,
@@ -58,10 +55,7 @@ async def deactivate(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /_matrix/client/v3/account/deactivate"""
     requester = await require_auth(request)
     body = parse_body(DeactivateBody, await read_json_body(request))
-    await hs.uia.authenticate(
-        body.auth, [[PASSWORD]],
-        method=request.method, uri=request.path, user_id=requester.user_id,
-    )
+    await require_password(hs, request, requester, body.auth)
     await hs.deactivation.deactivate(requester.user_id, erase=body.erase)
     # We bind no third-party identifiers, so there is nothing to unbind.
     return json_response({"id_server_unbind_result": "no-support"})

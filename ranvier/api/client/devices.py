@@ -10,7 +10,7 @@ from aiohttp import web
 from ranvier.api.http import json_response, read_json_body, require_auth
 from ranvier.api.models import parse_body
 from ranvier.api.routing import route
-from ranvier.services.uia import PASSWORD
+from ranvier.api.uia import require_password
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -57,10 +57,7 @@ async def delete_device(hs: HomeServer, request: web.Request) -> web.Response:
     raw = await read_json_body(request) if request.body_exists else {}
     body = parse_body(DeleteDeviceBody, raw)
     await hs.devices.get_device(requester.user_id, device_id)  # 404 before asking for auth
-    await hs.uia.authenticate(
-        body.auth, [[PASSWORD]],
-        method=request.method, uri=request.path, user_id=requester.user_id,
-    )
+    await require_password(hs, request, requester, body.auth)
     await hs.devices.delete_devices(requester.user_id, [device_id])
     return json_response({})
 
@@ -75,10 +72,7 @@ async def delete_devices(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /_matrix/client/v3/delete_devices"""
     requester = await require_auth(request)
     body = parse_body(DeleteDevicesBody, await read_json_body(request))
-    await hs.uia.authenticate(
-        body.auth, [[PASSWORD]],
-        method=request.method, uri=request.path, user_id=requester.user_id,
-    )
+    await require_password(hs, request, requester, body.auth)
     await hs.devices.delete_devices(requester.user_id, body.devices)
     return json_response({})
 

@@ -14,10 +14,10 @@ from aiohttp import web
 from ranvier.api.http import json_response, read_json_body, require_auth, require_query_str
 from ranvier.api.models import parse_body
 from ranvier.api.routing import route
+from ranvier.api.uia import require_password
 from ranvier.errors import MatrixError
 from ranvier.protocol.e2e_keys import MASTER, SELF_SIGNING, USER_SIGNING
 from ranvier.services.tokens import SyncToken
-from ranvier.services.uia import PASSWORD
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -104,10 +104,7 @@ async def upload_cross_signing_keys(hs: HomeServer, request: web.Request) -> web
     body = parse_body(CrossSigningBody, await read_json_body(request))
 
     async def authenticate() -> object:
-        return await hs.uia.authenticate(
-            body.auth, [[PASSWORD]],
-            method=request.method, uri=request.path, user_id=requester.user_id,
-        )
+        return await require_password(hs, request, requester, body.auth)
 
     await hs.e2e_keys.upload_cross_signing_keys(
         requester.user_id,

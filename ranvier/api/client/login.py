@@ -16,9 +16,9 @@ from ranvier.api.http import (
 )
 from ranvier.api.models import parse_body
 from ranvier.api.routing import CLIENT_V1, CLIENT_V3, route
+from ranvier.api.uia import require_password
 from ranvier.errors import MatrixError
 from ranvier.services.identifiers import user_id_from_identifier
-from ranvier.services.uia import PASSWORD
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -70,10 +70,7 @@ async def get_login_token(hs: HomeServer, request: web.Request) -> web.Response:
     """POST /_matrix/client/v1/login/get_token"""
     requester = await require_auth(request)
     body = await read_optional_json_body(request)
-    await hs.uia.authenticate(
-        body.get("auth"), [[PASSWORD]],
-        method=request.method, uri=request.path, user_id=requester.user_id,
-    )
+    await require_password(hs, request, requester, body.get("auth"))
     token, expires_in_ms = await hs.accounts.create_login_token(requester.user_id)
     return json_response({"login_token": token, "expires_in_ms": expires_in_ms})
 
