@@ -148,8 +148,14 @@ class SyncService:
         )
         join_specs = []
         for room_id in rooms.joined:
-            if since is None or room_id in rooms.newly_joined:
+            if since is None:
                 join_specs.append(RoomSyncSpec(room_id, MIN_POSITION, to.events, None))
+            elif room_id in rooms.newly_joined:
+                # The gap's events with the whole state; the timeline is limited when
+                # the room has older events, which the client pages back to.
+                join_specs.append(
+                    RoomSyncSpec(room_id, since.events, to.events, None, older_limited=True)
+                )
             elif req.full_state or {room_id} & (changed | ephemeral.keys() | room_data.keys()):
                 join_specs.append(
                     RoomSyncSpec(
@@ -231,7 +237,8 @@ class SyncService:
             new = since is None or room_id in changed
             if row.membership == "join":
                 rooms.joined.append(room_id)
-                if since is not None and room_id in changed:
+                # A join over a join (a profile change) is no new join.
+                if since is not None and room_id in changed and at_since.get(room_id) != "join":
                     rooms.newly_joined.add(room_id)
             elif row.membership == "invite" and new:
                 rooms.invited.append(row)

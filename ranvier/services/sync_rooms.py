@@ -42,6 +42,9 @@ class RoomSyncSpec:
     #: the position the client's state stands at; None: it has no state for the room
     since: int | None
     with_summary: bool = True
+    #: the timeline is `limited` when the room has events at or before `lower` (a room
+    #: joined since the last sync: the client has none of its history)
+    older_limited: bool = False
 
 
 @dataclass
@@ -155,7 +158,11 @@ class SyncRoomBuilder:
         newest_keys: dict[str, RoomKey] = {}
         pending = {s.room_id: (s.lower, s.upper) for s in specs}
         page_size = limit + 1
-        for _ in range(MAX_TIMELINE_PAGES):
+        for round_ in range(MAX_TIMELINE_PAGES):
+            if round_:
+                # Pages grow while the filter drops events, so a sparse filter (one
+                # type among many) still fills its limit within the rounds.
+                page_size *= 2
             if not pending:
                 break
             pages = await self._stream.newest_events(
@@ -174,6 +181,9 @@ class SyncRoomBuilder:
             visible = {
                 s.event.event_id for s in await self._visibility.filter_visible(user_id, candidates)
             }
+            visible |= await self._current_state_among(
+                [s for s in candidates if s.event.event_id not in visible]
+            )
             next_pending: dict[str, tuple[int, int]] = {}
             for room_id, page in pages.items():
                 timeline = result[room_id]
@@ -187,6 +197,11 @@ class SyncRoomBuilder:
             pending = next_pending
         for room_id in pending:  # gave up reading: the client can paginate the rest
             result[room_id].limited = True
+        older = await self._stream.last_events_at_each(
+            {s.room_id: s.lower for s in specs if s.older_limited and not result[s.room_id].limited}
+        )
+        for room_id in older:
+            result[room_id].limited = True
         for room_id, timeline in result.items():
             timeline.events.reverse()
             if timeline.events:
@@ -196,6 +211,17 @@ class SyncRoomBuilder:
                 timeline.prev_batch = newest_keys.get(room_id)
         await self._fill_empty_prev_batches(specs, result)
         return result
+
+    async def _current_state_among(self, hidden: Sequence[StoredEvent]) -> set[str]:
+        """The hidden events that are their room's current state: a member sees the
+        current state anyway (/state), so a timeline shows such an event even when
+        history visibility hid it (e.g. a join while the user was away from a
+        `joined` room), as Synapse does."""
+        rooms = {s.event.room_id for s in hidden if s.event.state_key is not None}
+        current: set[str] = set()
+        for room_id in sorted(rooms):
+            current.update((await self._state.get_current_state(room_id)).values())
+        return {s.event.event_id for s in hidden if s.event.event_id in current}
 
     @staticmethod
     def _take(

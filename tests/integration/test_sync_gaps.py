@@ -1,0 +1,103 @@
+"""/sync details that clients rely on: a profile change is no new join, a room joined
+since the last sync, sparse timeline filters, current state hidden by history
+visibility."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ranvier.server import HomeServer
+
+from .room_helpers import create_room, make_user, ok, q, send_message
+from .sync_helpers import bodies, sync
+
+
+@pytest.fixture
+async def alice(server: HomeServer):
+    return await make_user(server, "alice")
+
+
+@pytest.fixture
+async def bob(server: HomeServer):
+    return await make_user(server, "bob")
+
+
+@pytest.fixture
+async def carol(server: HomeServer):
+    return await make_user(server, "carol")
+
+
+async def test_displayname_change_syncs_only_the_member_event(
+    client: Any, alice
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    since = (await sync(client, alice))["next_batch"]
+    await ok(client, "PUT", f"/profile/{q(alice.user_id)}/displayname", alice,
+             {"displayname": "Alicia"})
+    room = (await sync(client, alice, since=since))["rooms"]["join"][room_id]
+    assert [(e["type"], e["content"].get("displayname")) for e in room["timeline"]["events"]] \
+        == [("m.room.member", "Alicia")]
+    assert room["state"]["events"] == []
+    assert room["timeline"]["limited"] is False
+
+
+async def test_room_joined_since_last_sync_has_a_limited_timeline_of_the_gap(
+    client: Any, alice, bob
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    for i in range(3):
+        await send_message(client, alice, room_id, f"before{i}", f"b{i}")
+    since = (await sync(client, bob))["next_batch"]
+    await send_message(client, alice, room_id, "gap", "g")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    room = (await sync(client, bob, since=since))["rooms"]["join"][room_id]
+    events = room["timeline"]["events"]
+    assert bodies(events) == ["gap"]
+    assert [e["type"] for e in events] == ["m.room.message", "m.room.member"]
+    assert room["timeline"]["limited"] is True
+    # The client lacks the room's state: it comes whole.
+    state_types = {e["type"] for e in room["state"]["events"]}
+    assert {"m.room.create", "m.room.power_levels", "m.room.join_rules"} <= state_types
+
+
+async def test_room_created_since_last_sync_is_not_limited(client: Any, alice) -> None:
+    since = (await sync(client, alice))["next_batch"]
+    room_id = await create_room(client, alice)
+    room = (await sync(client, alice, since=since))["rooms"]["join"][room_id]
+    assert room["timeline"]["limited"] is False
+    assert room["timeline"]["events"][0]["type"] == "m.room.create"
+
+
+async def test_sparse_type_filter_still_fills_its_limit(client: Any, alice) -> None:
+    room_id = await create_room(client, alice)
+    wanted = await send_message(client, alice, room_id, "the one", "m")
+    for i in range(30):
+        await ok(client, "PUT", f"/rooms/{q(room_id)}/send/a.filler/f{i}", alice, {})
+    body = await sync(client, alice, filter={
+        "room": {"timeline": {"limit": 1, "types": ["m.room.message"]}},
+    })
+    timeline = body["rooms"]["join"][room_id]["timeline"]
+    assert [e["event_id"] for e in timeline["events"]] == [wanted]
+    assert timeline["limited"] is False
+
+
+async def test_current_state_shows_in_timeline_despite_joined_history(
+    client: Any, alice, bob, carol
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    await ok(client, "PUT", f"/rooms/{q(room_id)}/state/m.room.history_visibility", alice,
+             {"history_visibility": "joined"})
+    since = (await sync(client, bob))["next_batch"]
+    await ok(client, "POST", f"/rooms/{q(room_id)}/leave", bob, {})
+    await send_message(client, alice, room_id, "while away", "w")
+    await ok(client, "POST", f"/join/{q(room_id)}", carol, {})
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    events = (await sync(client, bob, since=since))["rooms"]["join"][room_id]["timeline"][
+        "events"]
+    assert any(e["type"] == "m.room.member" and e["state_key"] == carol.user_id
+               for e in events)
+    # What is not current state stays hidden.
+    assert "while away" not in bodies(events)
