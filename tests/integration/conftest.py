@@ -18,7 +18,6 @@ To move the server's time by hand, override `clock` with a `FakeClock` (fake_clo
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 import secrets
@@ -35,8 +34,8 @@ from ranvier.server import HomeServer, build_homeserver, create_app
 from ranvier.storage.database import Database, open_database
 from tests.integration.room_helpers import User, make_user
 from tests.schemas.openapi_check import schema_check_middleware
+from tests.support.postgres import execute, postgres_dsn
 
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 SERVER_NAME = "test.local"
 REGISTRATION_SECRET = "test-shared-secret"
 
@@ -45,27 +44,19 @@ REGISTRATION_SECRET = "test-shared-secret"
 def postgres_test_database() -> Iterator[str]:
     """A PostgreSQL database for this session (dropped at the end); yields its DSN
     plus name as asyncpg connect arguments are built from it."""
-    dsn = os.environ.get("RANVIER_TEST_POSTGRES", DEFAULT_POSTGRES)
+    dsn = postgres_dsn()
     if dsn == "skip":
         pytest.skip("RANVIER_TEST_POSTGRES=skip")
     name = f"ranvier_test_{os.getpid()}_{secrets.token_hex(4)}"
-
-    async def admin(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        execute(dsn, f'CREATE DATABASE "{name}"')
     except (OSError, asyncpg.PostgresError) as e:
         pytest.fail(
             f"PostgreSQL is not reachable at {dsn} ({e}); start it (scripts/ensure-postgres) "
             "or set RANVIER_TEST_POSTGRES=skip"
         )
     yield name
-    asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    execute(dsn, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -73,17 +64,9 @@ def database_config(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseC
     if request.param == "sqlite":
         return DatabaseConfig(engine="sqlite", path=str(tmp_path / "homeserver.db"))
     db_name = request.getfixturevalue("postgres_test_database")
-    dsn = os.environ.get("RANVIER_TEST_POSTGRES", DEFAULT_POSTGRES)
+    dsn = postgres_dsn()
     schema = f"t_{secrets.token_hex(6)}"
-
-    async def create_schema() -> None:
-        conn = await asyncpg.connect(dsn, database=db_name)
-        try:
-            await conn.execute(f"CREATE SCHEMA {schema}")
-        finally:
-            await conn.close()
-
-    asyncio.run(create_schema())
+    execute(dsn, f"CREATE SCHEMA {schema}", database=db_name)
     # Each test gets a fresh schema of the session's database: much faster than a
     # database per test, and just as isolated.
     return DatabaseConfig(

@@ -9,8 +9,6 @@ PostgreSQL runs use the session database of tests/integration/conftest.py
 
 from __future__ import annotations
 
-import asyncio
-import os
 import secrets
 import signal
 import socket
@@ -25,11 +23,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 import yaml
 
-from tests.integration.conftest import DEFAULT_POSTGRES, postgres_test_database
+from tests.integration.conftest import postgres_test_database
+from tests.support.postgres import execute, postgres_dsn
 
 __all__ = ["postgres_test_database"]  # re-exported as a fixture of this folder
 
@@ -58,21 +56,13 @@ def free_port() -> int:
 
 def _postgres_database(db_name: str) -> dict[str, Any]:
     """Config `database` section: a fresh schema in the session's test database."""
-    dsn = os.environ.get("RANVIER_TEST_POSTGRES", DEFAULT_POSTGRES)
+    dsn = postgres_dsn()
     schema = f"interop_{secrets.token_hex(6)}"
     parts = urlsplit(dsn)
     # Extra DSN query parameters become asyncpg server settings: the schema is the
     # connection's search path, so every table the server creates lands in it.
     db_dsn = urlunsplit(parts._replace(path=f"/{db_name}", query=f"search_path={schema}"))
-
-    async def create_schema() -> None:
-        conn = await asyncpg.connect(dsn, database=db_name)
-        try:
-            await conn.execute(f"CREATE SCHEMA {schema}")
-        finally:
-            await conn.close()
-
-    asyncio.run(create_schema())
+    execute(dsn, f"CREATE SCHEMA {schema}", database=db_name)
     return {"name": "psycopg2", "args": {"dsn": db_dsn, "cp_min": 1, "cp_max": 5}}
 
 
