@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from mautrix.api import Method, Path
@@ -24,7 +22,7 @@ from mautrix.types import (
     UserID,
 )
 
-WAIT_SECONDS = 15.0
+from tests.interop.interop_user import InteropUser
 
 
 class _ParseFailures(logging.Handler):
@@ -41,7 +39,7 @@ class _ParseFailures(logging.Handler):
             self.messages.append(message)
 
 
-class MautrixUser:
+class MautrixUser(InteropUser):
     def __init__(self, base_url: str, localpart: str) -> None:
         log = logging.getLogger(f"interop.mautrix.{localpart}")
         self._parse_failures = _ParseFailures()
@@ -103,17 +101,6 @@ class MautrixUser:
         self.next_batch = data["next_batch"]
         return data
 
-    async def wait_for(self, what: str, predicate: Callable[[], Any]) -> Any:
-        """Sync until `predicate()` is truthy; fail naming `what` after WAIT_SECONDS."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.localpart} never saw {what} through /sync")
-            await self.sync_once()
-
     def find(self, room_id: RoomID, event_id: EventID) -> Event | None:
         return next((e for e in self.timeline[room_id] if e.event_id == event_id), None)
 
@@ -130,16 +117,3 @@ class MautrixUser:
 
     async def close(self) -> None:
         await self.client.api.session.close()
-
-
-async def register_users(base_url: str, password: str, *localparts: str) -> list[MautrixUser]:
-    """Registered, logged-in and initially synced users; the caller closes them."""
-    users = [MautrixUser(base_url, localpart) for localpart in localparts]
-    try:
-        for user in users:
-            await user.register(password)
-    except BaseException:
-        for user in users:
-            await user.close()
-        raise
-    return users

@@ -3,16 +3,21 @@ syncs bring, and waits (by syncing) until it sees what a step expects."""
 
 from __future__ import annotations
 
-import time
 from collections import defaultdict
-from collections.abc import Callable
 from typing import Any, TypeVar
 
-from nio import AsyncClient, AsyncClientConfig, ErrorResponse, Response, SyncResponse
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    ErrorResponse,
+    RegisterResponse,
+    Response,
+    SyncResponse,
+)
+
+from tests.interop.interop_user import InteropUser
 
 R = TypeVar("R", bound=Response)
-
-WAIT_SECONDS = 15.0
 
 
 def ok(response: Response, kind: type[R]) -> R:
@@ -26,7 +31,7 @@ def ok(response: Response, kind: type[R]) -> R:
     return response
 
 
-class NioUser:
+class NioUser(InteropUser):
     def __init__(self, base_url: str, localpart: str) -> None:
         config = AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False)
         self.client = AsyncClient(base_url, localpart, config=config)
@@ -41,6 +46,11 @@ class NioUser:
     def user_id(self) -> str:
         return self.client.user_id
 
+    async def register(self, password: str) -> None:
+        ok(await self.client.register(self.localpart, password, "nio"), RegisterResponse)
+        assert self.client.access_token, "register did not log the client in"
+        await self.sync_once(timeout_ms=0)
+
     async def sync_once(self, timeout_ms: int = 500) -> SyncResponse:
         response = ok(await self.client.sync(timeout=timeout_ms), SyncResponse)
         for section in ("invite", "join", "leave"):
@@ -51,17 +61,6 @@ class NioUser:
                 self.timeline[room_id].extend(event.source for event in info.timeline.events)
         self.last_sync = response
         return response
-
-    async def wait_for(self, what: str, predicate: Callable[[], Any]) -> Any:
-        """Sync until `predicate()` is truthy; fail naming `what` after WAIT_SECONDS."""
-        deadline = time.monotonic() + WAIT_SECONDS
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.localpart} never saw {what} through /sync")
-            await self.sync_once()
 
     def events(self, room_id: str, event_type: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self.timeline[room_id]

@@ -12,6 +12,7 @@ lists v1.11, and reads the limit from the legacy /_matrix/media/v3/config.
 
 from __future__ import annotations
 
+import functools
 import io
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -37,7 +38,8 @@ from PIL import Image
 
 from tests.interop import conftest
 from tests.interop.conftest import RanvierProcess
-from tests.interop.mautrix_helpers import MautrixUser, register_users
+from tests.interop.interop_user import alice_and_bob
+from tests.interop.mautrix_helpers import MautrixUser
 from tests.interop.nio_helpers import NioUser, ok
 
 pytestmark = pytest.mark.interop
@@ -105,13 +107,9 @@ async def nio_user(server: RanvierProcess) -> AsyncIterator[NioUser]:
 
 @pytest.fixture
 async def mautrix_users(server: RanvierProcess) -> AsyncIterator[tuple[MautrixUser, MautrixUser]]:
-    suffix = secrets.token_hex(3)
-    alice, bob = await register_users(server.base_url, PASSWORD, f"alice{suffix}", f"bob{suffix}")
-    try:
-        yield alice, bob
-    finally:
-        await alice.close()
-        await bob.close()
+    new_user = functools.partial(MautrixUser, server.base_url)
+    async with alice_and_bob(new_user, PASSWORD) as pair:
+        yield pair
 
 
 async def nio_upload(user: NioUser, data: bytes, content_type: str, filename: str) -> str:

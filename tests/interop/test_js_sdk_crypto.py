@@ -6,13 +6,10 @@ gossip and reads a message sent before it existed."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-
 import pytest
 
 from tests.interop.conftest import RanvierProcess
-from tests.interop.test_js_sdk_scenario import JS_DIR, NODE
+from tests.interop.js_runner import run_js_scenario
 
 pytestmark = pytest.mark.interop
 
@@ -32,31 +29,10 @@ ALL_STEPS = [
 ]
 
 
-def run_crypto_scenario(server: RanvierProcess) -> dict:
-    if not NODE.exists():
-        pytest.fail(f"{NODE} is missing: run `npm ci` in {JS_DIR} (scripts/test does)")
-    result = subprocess.run(
-        [str(NODE), "crypto_scenario.mjs", "--base-url", server.base_url],
-        cwd=JS_DIR, capture_output=True, text=True, timeout=300,
-    )
-    lines = result.stdout.strip().splitlines()
-    assert lines, (
-        f"crypto_scenario.mjs printed nothing (exit {result.returncode}):\n{result.stderr}"
-    )
-    report = json.loads(lines[-1])
-    assert report["ok"], (
-        f"matrix-js-sdk failed at step {report['step']!r}: {report['error']}\n"
-        f"passed steps: {report['steps']}\nstderr:\n{result.stderr[-3000:]}\n"
-        f"server log:\n{server.log_tail()}"
-    )
-    assert result.returncode == 0
-    return report
-
-
 def test_js_sdk_rust_crypto_devices_share_keys_backup_and_verification(
     ranvier_server: RanvierProcess,
 ) -> None:
-    report = run_crypto_scenario(ranvier_server)
+    report = run_js_scenario(ranvier_server, "crypto_scenario.mjs")
     assert report["steps"] == ALL_STEPS
     summary = report["summary"]
     # Both of alice's sessions (hers, and bob's she received) reached the backup.

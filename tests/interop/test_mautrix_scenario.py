@@ -4,6 +4,7 @@ is checked by what the *other* user's mautrix syncer parses out of /sync."""
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import AsyncIterator
 
@@ -29,7 +30,8 @@ from mautrix.types import (
 )
 
 from tests.interop.conftest import RanvierProcess
-from tests.interop.mautrix_helpers import MautrixUser, register_users
+from tests.interop.interop_user import alice_and_bob
+from tests.interop.mautrix_helpers import MautrixUser
 
 pytestmark = pytest.mark.interop
 
@@ -38,15 +40,9 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 async def users(ranvier_server: RanvierProcess) -> AsyncIterator[tuple[MautrixUser, MautrixUser]]:
-    suffix = secrets.token_hex(3)
-    alice, bob = await register_users(
-        ranvier_server.base_url, PASSWORD, f"alice{suffix}", f"bob{suffix}"
-    )
-    try:
-        yield alice, bob
-    finally:
-        await alice.close()
-        await bob.close()
+    new_user = functools.partial(MautrixUser, ranvier_server.base_url)
+    async with alice_and_bob(new_user, PASSWORD) as pair:
+        yield pair
 
 
 def typing_users(user: MautrixUser, room_id: str) -> list[str] | None:

@@ -5,7 +5,7 @@ server's keys/upload, keys/query, keys/claim, sendToDevice and the sync fields
 
 from __future__ import annotations
 
-import secrets
+import functools
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
@@ -21,7 +21,6 @@ from nio import (
     KeysUploadResponse,
     LoginResponse,
     MegolmEvent,
-    RegisterResponse,
     RoomCreateResponse,
     RoomInviteResponse,
     RoomMessageText,
@@ -32,6 +31,7 @@ from nio.api import RoomPreset
 from nio.store import SqliteMemoryStore
 
 from tests.interop.conftest import RanvierProcess
+from tests.interop.interop_user import alice_and_bob
 from tests.interop.nio_helpers import NioUser, ok
 
 pytestmark = pytest.mark.interop
@@ -107,17 +107,10 @@ async def raw_event(user: NioUser, room_id: str, event_id: str) -> dict[str, Any
 async def users(
     ranvier_server: RanvierProcess,
 ) -> AsyncIterator[tuple[E2eeNioUser, E2eeNioUser]]:
-    suffix = secrets.token_hex(3)
-    alice = E2eeNioUser(ranvier_server.base_url, f"e2ealice{suffix}")
-    bob = E2eeNioUser(ranvier_server.base_url, f"e2ebob{suffix}")
-    try:
-        for user in (alice, bob):
-            ok(await user.client.register(user.localpart, PASSWORD, "nio"), RegisterResponse)
-            await user.sync_once(timeout_ms=0)  # uploads the device and one-time keys
-        yield alice, bob
-    finally:
-        await alice.close()
-        await bob.close()
+    new_user = functools.partial(E2eeNioUser, ranvier_server.base_url)
+    # Registering syncs once, which uploads the device and one-time keys.
+    async with alice_and_bob(new_user, PASSWORD) as pair:
+        yield pair
 
 
 async def encrypted_room(alice: E2eeNioUser, bob: E2eeNioUser) -> str:

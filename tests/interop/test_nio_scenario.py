@@ -4,13 +4,13 @@ the life of a room, and each step is checked by what the *other* client sees in
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import AsyncIterator
 
 import pytest
 from nio import (
     JoinResponse,
-    RegisterResponse,
     RoomBanResponse,
     RoomCreateResponse,
     RoomForgetResponse,
@@ -29,6 +29,7 @@ from nio import (
 from nio.api import RoomPreset
 
 from tests.interop.conftest import RanvierProcess
+from tests.interop.interop_user import alice_and_bob
 from tests.interop.nio_helpers import NioUser, ok
 
 pytestmark = pytest.mark.interop
@@ -38,18 +39,9 @@ PASSWORD = "correct horse battery staple"
 
 @pytest.fixture
 async def users(ranvier_server: RanvierProcess) -> AsyncIterator[tuple[NioUser, NioUser]]:
-    suffix = secrets.token_hex(3)
-    alice = NioUser(ranvier_server.base_url, f"alice{suffix}")
-    bob = NioUser(ranvier_server.base_url, f"bob{suffix}")
-    try:
-        for user in (alice, bob):
-            ok(await user.client.register(user.localpart, PASSWORD, "nio"), RegisterResponse)
-            assert user.client.access_token, "register did not log the client in"
-            await user.sync_once(timeout_ms=0)  # initial sync: later ones are incremental
-        yield alice, bob
-    finally:
-        await alice.close()
-        await bob.close()
+    new_user = functools.partial(NioUser, ranvier_server.base_url)
+    async with alice_and_bob(new_user, PASSWORD) as pair:
+        yield pair
 
 
 async def send_text(user: NioUser, room_id: str, body: str, **content: object) -> str:
