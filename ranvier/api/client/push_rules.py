@@ -48,11 +48,15 @@ async def get_global(hs: HomeServer, request: web.Request) -> web.Response:
     return json_response((await hs.push_rules.ruleset_json(requester.user_id))["global"])
 
 
-async def _named_rule(hs: HomeServer, request: web.Request) -> PushRule:
-    """The requester's rule that the path names."""
+async def _rule_path(request: web.Request) -> tuple[str, str, str]:
+    """The requester, and the kind and ID of the rule of theirs that the path names."""
     requester = await require_auth(request)
     m = request.match_info
-    return await hs.push_rules.get_rule(requester.user_id, m["kind"], m["rule_id"])
+    return requester.user_id, m["kind"], m["rule_id"]
+
+
+async def _named_rule(hs: HomeServer, request: web.Request) -> PushRule:
+    return await hs.push_rules.get_rule(*await _rule_path(request))
 
 
 async def _required_field(request: web.Request, name: str) -> Any:
@@ -70,11 +74,10 @@ async def get_rule(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def put_rule(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /pushrules/global/{kind}/{ruleId}[?before=|after=]"""
-    requester = await require_auth(request)
+    user_id, kind, rule_id = await _rule_path(request)
     body = await read_json_body(request)
-    m = request.match_info
     await hs.push_rules.put_rule(
-        requester.user_id, m["kind"], m["rule_id"], body,
+        user_id, kind, rule_id, body,
         before=query_str(request, "before"), after=query_str(request, "after"),
     )
     return json_response({})
@@ -82,9 +85,7 @@ async def put_rule(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def delete_rule(hs: HomeServer, request: web.Request) -> web.Response:
     """DELETE /pushrules/global/{kind}/{ruleId}"""
-    requester = await require_auth(request)
-    m = request.match_info
-    await hs.push_rules.delete_rule(requester.user_id, m["kind"], m["rule_id"])
+    await hs.push_rules.delete_rule(*await _rule_path(request))
     return json_response({})
 
 
@@ -95,10 +96,9 @@ async def get_enabled(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def put_enabled(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /pushrules/global/{kind}/{ruleId}/enabled"""
-    requester = await require_auth(request)
+    user_id, kind, rule_id = await _rule_path(request)
     enabled = await _required_field(request, "enabled")
-    m = request.match_info
-    await hs.push_rules.set_enabled(requester.user_id, m["kind"], m["rule_id"], enabled)
+    await hs.push_rules.set_enabled(user_id, kind, rule_id, enabled)
     return json_response({})
 
 
@@ -109,8 +109,7 @@ async def get_actions(hs: HomeServer, request: web.Request) -> web.Response:
 
 async def put_actions(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /pushrules/global/{kind}/{ruleId}/actions"""
-    requester = await require_auth(request)
+    user_id, kind, rule_id = await _rule_path(request)
     actions = await _required_field(request, "actions")
-    m = request.match_info
-    await hs.push_rules.set_actions(requester.user_id, m["kind"], m["rule_id"], actions)
+    await hs.push_rules.set_actions(user_id, kind, rule_id, actions)
     return json_response({})
