@@ -119,7 +119,10 @@ class SyncRoomBuilder:
             target, changed = changes[spec.room_id]
             summary = None
             if spec.room_id in counts:
-                summary = await self._summary(user_id, spec.room_id, target, counts[spec.room_id])
+                summary = await self._summary(
+                    user_id, spec.room_id, _state_at_end(target, timeline, use_state_after),
+                    counts[spec.room_id],
+                )
             state_ids = self._state_ids(
                 user_id, spec, timeline, target, changed, room_filter.state,
                 summary.get("m.heroes", []) if summary else [], use_state_after,
@@ -369,3 +372,15 @@ class SyncRoomBuilder:
         if sync_filter.event_fields is not None:
             rendered = [project_fields(e, sync_filter.event_fields) for e in rendered]
         return rendered
+
+
+def _state_at_end(target: StateMap, timeline: Timeline, use_state_after: bool) -> StateMap:
+    """The state after the timeline, from the state at its start (the summary
+    describes the room as it is now, e.g. named by an m.room.name in the timeline)."""
+    if use_state_after:
+        return target
+    end = dict(target)
+    for stored in timeline.events:
+        if stored.event.state_key is not None:
+            end[(stored.event.type, stored.event.state_key)] = stored.event.event_id
+    return end

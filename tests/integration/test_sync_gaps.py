@@ -101,3 +101,16 @@ async def test_current_state_shows_in_timeline_despite_joined_history(
                for e in events)
     # What is not current state stays hidden.
     assert "while away" not in bodies(events)
+
+
+async def test_room_named_within_the_timeline_gets_no_heroes(
+    client: Any, alice, bob, carol
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "PUT", f"/rooms/{q(room_id)}/state/m.room.name", alice, {"name": "Named"})
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    await ok(client, "POST", f"/join/{q(room_id)}", carol, {})
+    body = await sync(client, alice, filter={"room": {"state": {"lazy_load_members": True}}})
+    room = body["rooms"]["join"][room_id]
+    assert any(e["type"] == "m.room.name" for e in room["timeline"]["events"])
+    assert room["summary"] == {"m.joined_member_count": 3, "m.invited_member_count": 0}
