@@ -11,7 +11,7 @@ from typing import Any
 
 from ranvier.server import HomeServer
 from ranvier.storage.notifications import PushAction
-from tests.integration.room_helpers import User, call, create_room, make_user, ok, q
+from tests.integration.room_helpers import User, call, make_user, ok, q, shared_room
 
 HIGHLIGHT = ("notify", {"set_tweak": "highlight"})
 
@@ -30,8 +30,7 @@ async def notify(server: HomeServer, user: User, room_id: str, event_id: str,
 async def setup(server: HomeServer, client: Any) -> tuple[User, User, str, list[str]]:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_id = await create_room(client, alice, preset="public_chat")
-    await ok(client, "POST", f"/rooms/{q(room_id)}/join", bob, {})
+    room_id = await shared_room(client, alice, bob)
     sent = []
     for i in range(3):
         content: dict[str, Any] = {"msgtype": "m.text", "body": f"hello {i}"}

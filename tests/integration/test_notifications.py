@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from ranvier.server import HomeServer
-from tests.integration.room_helpers import User, create_room, make_user, ok, q, send_message
+from tests.integration.room_helpers import (
+    User,
+    create_room,
+    make_user,
+    ok,
+    q,
+    send_message,
+    shared_room,
+)
 
 _txn = iter(range(10**6))
 
@@ -26,9 +34,7 @@ async def setup(server: HomeServer, client: Any) -> tuple[User, User, str]:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
     carol = await make_user(server, "carol")
-    room_id = await create_room(client, alice, preset="public_chat")
-    for user in (bob, carol):  # three members: not a one-to-one room
-        await ok(client, "POST", f"/rooms/{q(room_id)}/join", user, {})
+    room_id = await shared_room(client, alice, bob, carol)  # three: not a one-to-one room
     return alice, bob, room_id
 
 

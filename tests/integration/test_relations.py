@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from ranvier.server import HomeServer
-from tests.integration.room_helpers import User, call, create_room, make_user, ok, q, send_message
+from tests.integration.room_helpers import (
+    User,
+    call,
+    make_user,
+    ok,
+    q,
+    send_message,
+    shared_room,
+)
 
 V1 = "/_matrix/client/v1"
 
@@ -49,8 +57,7 @@ async def get_event(client: Any, user: User, room_id: str, event_id: str) -> dic
 async def setup(server: HomeServer, client: Any) -> tuple[User, User, str]:
     alice = await make_user(server, "alice")
     bob = await make_user(server, "bob")
-    room_id = await create_room(client, alice, preset="public_chat")
-    await ok(client, "POST", f"/rooms/{q(room_id)}/join", bob, {})
+    room_id = await shared_room(client, alice, bob)
     return alice, bob, room_id
 
 
