@@ -148,23 +148,21 @@ async def put_keys(hs: HomeServer, request: web.Request) -> web.Response:
     return json_response(await hs.key_backup.put_keys(requester.user_id, version, keys))
 
 
+async def _selected_keys(request: web.Request) -> tuple[str, str, str | None, str | None]:
+    """The requester, the backup version, and the room and session the path narrows
+    the keys to (None: all of them)."""
+    requester = await require_auth(request)
+    return (
+        requester.user_id, require_query_str(request, "version"),
+        request.match_info.get("roomId"), request.match_info.get("sessionId"),
+    )
+
+
 async def get_keys(hs: HomeServer, request: web.Request) -> web.Response:
     """GET /_matrix/client/v3/room_keys/keys[/{roomId}[/{sessionId}]]"""
-    requester = await require_auth(request)
-    return json_response(
-        await hs.key_backup.get_keys(
-            requester.user_id, require_query_str(request, "version"),
-            request.match_info.get("roomId"), request.match_info.get("sessionId"),
-        )
-    )
+    return json_response(await hs.key_backup.get_keys(*await _selected_keys(request)))
 
 
 async def delete_keys(hs: HomeServer, request: web.Request) -> web.Response:
     """DELETE /_matrix/client/v3/room_keys/keys[/{roomId}[/{sessionId}]]"""
-    requester = await require_auth(request)
-    return json_response(
-        await hs.key_backup.delete_keys(
-            requester.user_id, require_query_str(request, "version"),
-            request.match_info.get("roomId"), request.match_info.get("sessionId"),
-        )
-    )
+    return json_response(await hs.key_backup.delete_keys(*await _selected_keys(request)))
