@@ -6,15 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from ranvier.server import HomeServer
-from tests.integration.room_helpers import (
-    User,
-    create_room,
-    make_user,
-    ok,
-    q,
-    send_message,
-    shared_room,
-)
+
+from .room_helpers import User, create_room, make_user, ok, q, send_message, shared_room
 
 _txn = iter(range(10**6))
 

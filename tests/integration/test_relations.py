@@ -5,15 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from ranvier.server import HomeServer
-from tests.integration.room_helpers import (
-    User,
-    call,
-    make_user,
-    ok,
-    q,
-    send_message,
-    shared_room,
-)
+
+from .room_helpers import User, call, make_user, ok, q, send_message, shared_room
 
 V1 = "/_matrix/client/v1"
 
