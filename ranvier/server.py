@@ -326,7 +326,9 @@ async def build_homeserver(
         config.server_name,
     )
     persister.add_listener(notifications.on_persisted)
-    visibility = VisibilityChecker(stores.events, stores.state, stores.room_stream)
+    visibility = VisibilityChecker(
+        stores.events, stores.state, stores.room_stream, account_data
+    )
     sync = SyncService(
         notifier, clock, stores.events, stores.state, stores.room_stream,
         SyncRoomBuilder(

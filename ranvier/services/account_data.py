@@ -71,6 +71,12 @@ class AccountDataService:
     async def get(self, user_id: str, room_id: str | None, type_: str) -> Content | None:
         return await self._store.get(user_id, room_id, type_)
 
+    async def ignored_users(self, user_id: str) -> frozenset[str]:
+        """The users in the user's `m.ignored_user_list` (modules/ignore_users.md)."""
+        content = await self._store.get(user_id, None, "m.ignored_user_list")
+        ignored = content.get("ignored_users") if content else None
+        return frozenset(ignored) if isinstance(ignored, dict) else frozenset()
+
     async def update(self, user_id: str, room_id: str | None, type_: str, change: Change) -> bool:
         """Apply `change` to one entry, with no other write to this user's account data
         in between; returns whether it wrote (and notified the stream)."""

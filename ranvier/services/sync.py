@@ -204,7 +204,7 @@ class SyncService:
                 "join": join,
                 "invite": {
                     row.room_id: {"invite_state": {"events": await self._stripped(row)}}
-                    for row in rooms.invited
+                    for row in await self._unignored(req.user_id, rooms.invited)
                 },
                 "knock": {
                     row.room_id: {"knock_state": {"events": await self._stripped(row)}}
@@ -366,6 +366,17 @@ class SyncService:
         )
 
     # --- invites and knocks -----------------------------------------------------------
+
+    async def _unignored(self, user_id: str, rows: list[MembershipRow]) -> list[MembershipRow]:
+        """The invites not sent by users the user ignores (modules/ignore_users.md)."""
+        ignored = await self._sources.account_data.ignored_users(user_id)
+        if not ignored or not rows:
+            return rows
+        events = await self._events.get_events(r.event_id for r in rows)
+        return [
+            r for r in rows
+            if (e := events.get(r.event_id)) is None or e.event.sender not in ignored
+        ]
 
     async def _stripped(self, row: MembershipRow) -> list[dict[str, Any]]:
         """The stripped state of the room at the membership event, and the event."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 from ranvier.protocol.filters import RoomEventFilter
 from ranvier.protocol.visibility import StateAtEvent, effective_visibility, is_event_visible
+from ranvier.services.account_data import AccountDataService
 from ranvier.storage.events import EventsStore, StoredEvent
 from ranvier.storage.room_stream import RoomStreamStore
 from ranvier.storage.state import StateStore
@@ -20,7 +21,14 @@ _VISIBILITY_KEY = ("m.room.history_visibility", "")
 
 
 class VisibilityChecker:
-    def __init__(self, events: EventsStore, state: StateStore, stream: RoomStreamStore) -> None:
+    def __init__(
+        self,
+        events: EventsStore,
+        state: StateStore,
+        stream: RoomStreamStore,
+        account_data: AccountDataService,
+    ) -> None:
+        self._account_data = account_data
         self._events = events
         self._state = state
         self._stream = stream
@@ -39,9 +47,15 @@ class VisibilityChecker:
     async def filter_visible(
         self, user_id: str, events: Sequence[StoredEvent]
     ) -> list[StoredEvent]:
-        """Those of `events` the user may see, in the same order."""
+        """Those of `events` the user may see, in the same order: not the non-state
+        events of users they ignore (state is kept, so the room looks the same)."""
         if not events:
             return []
+        ignored = await self._account_data.ignored_users(user_id)
+        if ignored:
+            events = [
+                s for s in events if s.event.state_key is not None or s.event.sender not in ignored
+            ]
         ids = [s.event.event_id for s in events]
         groups = await self._state.get_groups_for_events(ids)
         joins = await self._stream.latest_join_positions(
