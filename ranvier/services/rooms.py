@@ -218,7 +218,8 @@ class RoomService:
 
     async def visible_state(self, user_id: str, room_id: str) -> dict[StateKey, str]:
         """The room state a user may read: current state while joined, else the state
-        when they left (or were kicked/banned)."""
+        when they left (or were kicked/banned), or, never joined, the current state of a
+        world-readable room."""
         await self._creator.room_version(room_id)  # M_NOT_FOUND for unknown rooms
         membership = await self._rooms.get_local_membership(user_id, room_id)
         if membership is not None and membership[0] == "join":
@@ -227,6 +228,14 @@ class RoomService:
             groups = await self._state.get_groups_for_events([membership[1]])
             if membership[1] in groups:
                 return dict(await self._state.get_state(groups[membership[1]][1]))
+        current = await self._state.get_current_state(room_id)
+        # Anyone may read a world-readable room (history visibility, client-server API).
+        visibility_id = current.get(("m.room.history_visibility", ""))
+        visibility = await self._events.get_event(visibility_id) if visibility_id else None
+        if visibility is not None and (
+            visibility.served_event().content.get("history_visibility") == "world_readable"
+        ):
+            return current
         raise MatrixError(403, "M_FORBIDDEN", f"{user_id} is not in room {room_id}")
 
     async def get_visible_event(self, user_id: str, room_id: str, event_id: str) -> StoredEvent:

@@ -273,3 +273,19 @@ async def test_the_room_state_lists_every_current_state_event(
         "m.room.history_visibility", "m.room.guest_access",
     }
     assert state[("m.room.member", bob.user_id)]["content"]["membership"] == "join"
+
+
+async def test_non_members_read_state_only_of_world_readable_rooms(
+    client: Any, server: HomeServer, alice
+) -> None:
+    eve = await make_user(server, "eve")
+    room = await create_room(client, alice, preset="public_chat", name="Open")
+    status, data = await call(client, "GET", f"/rooms/{q(room)}/state", eve)
+    assert (status, data["errcode"]) == (403, "M_FORBIDDEN")
+    await ok(client, "PUT", f"/rooms/{q(room)}/state/m.room.history_visibility", alice,
+             {"history_visibility": "world_readable"})
+    state = {(e["type"], e["state_key"]) for e in await ok(
+        client, "GET", f"/rooms/{q(room)}/state", eve)}
+    assert ("m.room.name", "") in state
+    name = await ok(client, "GET", f"/rooms/{q(room)}/state/m.room.name", eve)
+    assert name == {"name": "Open"}
