@@ -46,6 +46,7 @@ from ranvier.services.filters import FilterService
 from ranvier.services.guest_access import GuestAccessService
 from ranvier.services.hierarchy import HierarchyService
 from ranvier.services.key_backup import KeyBackupService
+from ranvier.services.legacy_sync import LegacySyncService
 from ranvier.services.media import MediaService
 from ranvier.services.media_storage import FileMediaStorage
 from ranvier.services.membership import MembershipService
@@ -187,6 +188,7 @@ class HomeServer:
     filters: FilterService
     visibility: VisibilityChecker
     sync: SyncService
+    legacy_sync: LegacySyncService
     room_reader: RoomReader
     e2e_keys: E2EKeysService
     device_lists: DeviceListsService
@@ -329,16 +331,17 @@ async def build_homeserver(
     visibility = VisibilityChecker(
         stores.events, stores.state, stores.room_stream, account_data
     )
+    sync_sources = SyncSources(
+        account_data, receipts, typing, presence, push_rules, to_device, device_lists,
+        e2e_keys,
+        unread=notifications,
+    )
     sync = SyncService(
         notifier, clock, stores.events, stores.state, stores.room_stream,
         SyncRoomBuilder(
             stores.events, stores.state, stores.room_stream, visibility, client_events
         ),
-        SyncSources(
-            account_data, receipts, typing, presence, push_rules, to_device, device_lists,
-            e2e_keys,
-            unread=notifications,
-        ),
+        sync_sources,
     )
     room_reader = RoomReader(
         stores.events, stores.state, stores.rooms, stores.room_stream, visibility,
@@ -400,6 +403,10 @@ async def build_homeserver(
         filters=FilterService(stores.filters),
         visibility=visibility,
         sync=sync,
+        legacy_sync=LegacySyncService(
+            notifier, clock, stores.events, stores.room_stream, stores.rooms, stores.state,
+            visibility, client_events, sync_sources, sync, room_reader, room_service,
+        ),
         room_reader=room_reader,
         e2e_keys=e2e_keys,
         device_lists=device_lists,

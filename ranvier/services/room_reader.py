@@ -255,6 +255,11 @@ class RoomReader:
 
     # --- helpers ------------------------------------------------------------------------
 
+    async def check_readable(self, user_id: str, room_id: str) -> None:
+        """M_FORBIDDEN unless the user may read the room: a member, a past member (up
+        to their leave), or anyone when it is world-readable."""
+        await self._access(user_id, room_id)
+
     async def _access(
         self, user_id: str, room_id: str, *, allow_world_readable: bool = True
     ) -> _Access:

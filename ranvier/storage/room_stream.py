@@ -97,6 +97,25 @@ class RoomStreamStore:
             events.sort(key=lambda e: e.stream, reverse=True)
         return found
 
+    async def events_between(
+        self, room_ids: Sequence[str], lower: int, upper: int, limit: int
+    ) -> list[EventPosition]:
+        """The first `limit` events of these rooms with `lower < stream_ordering <=
+        upper`, oldest first (the legacy /events stream)."""
+        found: list[EventPosition] = []
+        for start in range(0, len(room_ids), 500):
+            chunk = room_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                "SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
+                f" WHERE room_id IN ({marks}) AND stream_ordering > ? AND stream_ordering <= ?"
+                f" AND {_CLIENT_VISIBLE} ORDER BY stream_ordering LIMIT ?",
+                *chunk, lower, upper, limit,
+            )
+            found += [EventPosition(*row) for row in rows]
+        found.sort(key=lambda e: e.stream)
+        return found[:limit]
+
     async def last_events_at_each(
         self, positions: Mapping[str, int]
     ) -> dict[str, EventPosition]:
