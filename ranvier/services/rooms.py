@@ -44,6 +44,7 @@ class CreateRoomRequest:
     name: str | None = None
     topic: str | None = None
     invite: list[str] = field(default_factory=list)
+    invite_3pid: list[dict[str, Any]] = field(default_factory=list)
     room_version: str | None = None
     creation_content: dict[str, Any] = field(default_factory=dict)
     initial_state: list[dict[str, Any]] = field(default_factory=list)
@@ -82,6 +83,13 @@ class RoomService:
         for invitee in req.invite:
             if not is_valid_user_id(invitee, allow_historical=True):
                 raise MatrixError(400, "M_INVALID_PARAM", f"invite: {invitee!r} is not a user ID")
+        if req.invite_3pid:
+            _check_invite_3pids(req.invite_3pid)
+            # They need an identity server, which this server does not talk to: refuse
+            # rather than create the room without the invites.
+            raise MatrixError(
+                403, "M_FORBIDDEN", "invite_3pid: third-party invites are not supported"
+            )
         alias = None
         if req.room_alias_name is not None:
             alias = f"#{req.room_alias_name}:{self._server_name}"
@@ -318,3 +326,11 @@ def _parse_initial_state(entries: list[dict[str, Any]]) -> dict[StateKey, dict[s
             )
         parsed[(etype, key)] = content
     return parsed
+
+
+def _check_invite_3pids(invites: list[dict[str, Any]]) -> None:
+    """createRoom's Invite3pid objects: four required strings (M_BAD_JSON)."""
+    for i, invite in enumerate(invites):
+        for key in ("id_server", "id_access_token", "medium", "address"):
+            if not isinstance(invite.get(key), str):
+                raise MatrixError(400, "M_BAD_JSON", f"invite_3pid[{i}].{key} must be a string")

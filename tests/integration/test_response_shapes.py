@@ -1,5 +1,5 @@
 """Answers shaped as the spec's schemas say: optional fields left out rather than null,
-server-managed account data readable, invalid filters refused."""
+server-managed account data readable, invalid filters and invite_3pid refused."""
 
 from __future__ import annotations
 
@@ -66,3 +66,20 @@ async def test_filter_naming_non_ids_is_refused(client: Any, alice, body: Any, f
     status, answer = await call(client, "POST", f"/user/{q(alice.user_id)}/filter", alice, body)
     assert (status, answer["errcode"]) == (400, "M_BAD_JSON")
     assert field in answer["error"]
+
+
+@pytest.mark.parametrize(("invite", "status", "errcode", "named"), [
+    ({"medium": "email", "address": "a@example.org"}, 400, "M_BAD_JSON",
+     "invite_3pid[0].id_server"),
+    ({"id_server": "id.example.org", "id_access_token": "t", "medium": "email",
+      "address": "a@example.org"}, 403, "M_FORBIDDEN", "invite_3pid"),
+])
+async def test_create_room_with_third_party_invites_is_refused_and_creates_nothing(
+    client: Any, server: HomeServer, alice, invite: dict, status: int, errcode: str,
+    named: str,
+) -> None:
+    answer_status, answer = await call(client, "POST", "/createRoom", alice,
+                                       {"invite_3pid": [invite]})
+    assert (answer_status, answer["errcode"]) == (status, errcode)
+    assert named in answer["error"]
+    assert await server.stores.rooms.get_rooms_for_user(alice.user_id) == []
