@@ -165,9 +165,9 @@ class LegacySyncService:
         if not with_user_streams:
             return out
         if start.presence != to.presence:
-            out += await self._sources.presence.changes_for_sync(
+            out += _legacy_presence(await self._sources.presence.changes_for_sync(
                 user_id, start.presence, to.presence
-            )
+            ))
         if start.account_data != to.account_data:
             global_data, by_room = await self._sources.account_data.changes_for_sync(
                 user_id, start.account_data, to.account_data
@@ -199,6 +199,10 @@ class LegacySyncService:
         )
         end = synced["next_batch"]
         rooms = synced["rooms"]
+        # The user's own account data (/sync adds m.push_rules, which has its own API).
+        global_data, _ = await self._sources.account_data.changes_for_sync(
+            user_id, None, SyncToken.parse(end).account_data
+        )
         out: list[dict[str, Any]] = []
         for room_id, section in rooms["join"].items():
             out.append(_room_from_sync(room_id, "join", section, end))
@@ -215,8 +219,8 @@ class LegacySyncService:
         return {
             "end": end,
             "rooms": out,
-            "presence": synced["presence"]["events"],
-            "account_data": synced["account_data"]["events"],
+            "presence": _legacy_presence(synced["presence"]["events"]),
+            "account_data": global_data,
         }
 
     # --- GET /rooms/{roomId}/initialSync ----------------------------------------------
@@ -296,6 +300,11 @@ def _room_from_sync(
         "state": list(state.values()),
         "account_data": section.get("account_data", {}).get("events", []),
     }
+
+
+def _legacy_presence(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Presence as the old APIs gave it: the user also in `content.user_id`."""
+    return [{**e, "content": {**e["content"], "user_id": e["sender"]}} for e in events]
 
 
 def _own_membership(section: dict[str, Any], user_id: str) -> str | None:

@@ -82,7 +82,7 @@ async def test_register_taken_name_is_user_in_use_case_insensitively(client: Any
     assert (await resp.json())["errcode"] == "M_USER_IN_USE"
 
 
-@pytest.mark.parametrize("name", ["Alice", "al ice", "_bridge", "12345", "é"])
+@pytest.mark.parametrize("name", ["al ice", "_bridge", "12345", "é"])
 async def test_register_invalid_username_is_rejected(client: Any, name: str) -> None:
     resp = await client.post(f"{V3}/register", json={"username": name, "password": "x"})
     assert resp.status == 400

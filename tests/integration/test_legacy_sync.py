@@ -203,3 +203,16 @@ async def test_guest_peeks_a_world_readable_room_through_events(
     # Nothing new: an empty chunk, not the same events again (no client tight loop).
     again = await events(unchecked, guest, room_id=room_id, timeout=0, **{"from": body["end"]})
     assert again["chunk"] == []
+
+
+async def test_initial_sync_shows_own_presence_and_account_data(
+    client: Any, alice: User
+) -> None:
+    user = q(alice.user_id)
+    await ok(client, "PUT", f"/presence/{user}/status", alice, {"presence": "online"})
+    await ok(client, "PUT", f"/user/{user}/account_data/my.type", alice, {"a": 1})
+    body = await ok(client, "GET", "/initialSync", alice)
+    (own,) = [p for p in body["presence"] if p["content"].get("user_id") == alice.user_id]
+    assert own["type"] == "m.presence" and own["content"]["presence"] == "online"
+    # The account data the user stored: push rules have their own API here.
+    assert body["account_data"] == [{"type": "my.type", "content": {"a": 1}}]

@@ -116,3 +116,11 @@ async def test_a_client_cannot_supply_the_password_hash(
     assert resp.status == 400
     assert (await resp.json())["errcode"] == "M_MISSING_PARAM"
     assert await server.stores.accounts.get_user("@alice:test.local") is None
+
+
+async def test_register_lowers_the_username(client: Any) -> None:
+    resp = await client.post(f"{V3}/register", json={
+        "username": "User-UPPER", "password": "pw", "auth": DUMMY,
+    })
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["user_id"] == "@user-upper:test.local"

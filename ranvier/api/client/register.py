@@ -81,6 +81,10 @@ async def _register_user(
     auth = raw.get("auth")
     # `password_hash` is ours to set (below), never the client's.
     params = {k: v for k, v in raw.items() if k not in ("auth", "password_hash")}
+    if isinstance(params.get("username"), str):
+        # `username` is the basis of the localpart (registration.yaml), which is
+        # lower-case; Synapse lowers it too.
+        params["username"] = params["username"].lower()
     if isinstance(params.get("password"), str):
         # The session keeps the parameters until it expires: never the password itself.
         params["password_hash"] = await hs.accounts.hash_password(params.pop("password"))
