@@ -19,6 +19,7 @@ from typing import Any
 from ranvier.protocol.events import StateKey
 from ranvier.protocol.filters import Filter, RoomEventFilter, project_fields
 from ranvier.services.client_events import ClientEventSerializer
+from ranvier.services.lazy_members import SentMembers
 from ranvier.services.tokens import room_token
 from ranvier.services.visibility import VisibilityChecker
 from ranvier.storage.events import EventsStore, StoredEvent
@@ -69,6 +70,7 @@ class SyncRoomBuilder:
         self._stream = stream
         self._visibility = visibility
         self._serializer = serializer
+        self._sent_members = SentMembers()
 
     async def build(
         self,
@@ -123,15 +125,33 @@ class SyncRoomBuilder:
                     user_id, spec.room_id, _state_at_end(target, timeline, use_state_after),
                     counts[spec.room_id],
                 )
+            skip_redundant = (
+                room_filter.state.lazy_load_members
+                and not room_filter.state.include_redundant_members
+            )
+            already = (
+                self._sent_members.sent(user_id, device_id, spec.room_id)
+                if skip_redundant and spec.since is not None else {}
+            )
             state_ids = self._state_ids(
                 user_id, spec, timeline, target, changed, room_filter.state,
-                summary.get("m.heroes", []) if summary else [], use_state_after,
+                summary.get("m.heroes", []) if summary else [], use_state_after, already,
             )
             state_events = await self._events.get_events(state_ids)
             state = [
                 state_events[e] for e in state_ids
                 if e in state_events and room_filter.state.matches_event(state_events[e].event.pdu)
             ]
+            if skip_redundant:
+                self._sent_members.record(
+                    user_id, device_id, spec.room_id,
+                    {
+                        s.event.state_key: s.event.event_id
+                        for s in [*state, *timeline.events]
+                        if s.event.type == "m.room.member" and s.event.state_key is not None
+                    },
+                    reset=spec.since is None,
+                )
             section: dict[str, Any] = {
                 "timeline": {
                     "events": await self.render(user_id, device_id, timeline.events, sync_filter),
@@ -298,9 +318,11 @@ class SyncRoomBuilder:
         state_filter: RoomEventFilter,
         heroes: Sequence[str],
         use_state_after: bool,
+        already_sent: Mapping[str, str],
     ) -> list[str]:
         """The state event IDs to send: what changed since the client's state, less
-        what the timeline carries, and lazy loading's choice of members."""
+        what the timeline carries, and lazy loading's choice of members (less those
+        `already_sent` to this device, member -> event ID)."""
         in_timeline = {s.event.event_id for s in timeline.events}
         if not use_state_after:
             # the timeline carries these itself
@@ -316,7 +338,9 @@ class SyncRoomBuilder:
             }
             for member in wanted:
                 event_id = target.get(("m.room.member", member))
-                if event_id is not None and (use_state_after or event_id not in in_timeline):
+                if event_id is None or already_sent.get(member) == event_id:
+                    continue
+                if use_state_after or event_id not in in_timeline:
                     keep[("m.room.member", member)] = event_id
             changed = keep
         return [changed[k] for k in sorted(changed)]

@@ -10,7 +10,7 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import create_room, make_user, ok, q, send_message
+from .room_helpers import User, create_room, make_user, ok, q, send_message
 from .sync_helpers import bodies, sync
 
 
@@ -114,3 +114,30 @@ async def test_room_named_within_the_timeline_gets_no_heroes(
     room = body["rooms"]["join"][room_id]
     assert any(e["type"] == "m.room.name" for e in room["timeline"]["events"])
     assert room["summary"] == {"m.joined_member_count": 3, "m.invited_member_count": 0}
+
+
+def _members(room: dict[str, Any]) -> list[str]:
+    return [e["state_key"] for e in room.get("state", {}).get("events", [])
+            if e["type"] == "m.room.member"]
+
+
+@pytest.mark.parametrize("redundant", [False, True])
+async def test_lazy_loading_sends_a_member_event_once_per_device_unless_redundant_asked(
+    client: Any, server: HomeServer, alice, bob, redundant: bool
+) -> None:
+    lazy = {"room": {"timeline": {"limit": 1},
+                     "state": {"lazy_load_members": True,
+                               "include_redundant_members": redundant}}}
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    await send_message(client, bob, room_id, "one", "b1")
+    first = await sync(client, alice, filter=lazy)
+    assert bob.user_id in _members(first["rooms"]["join"][room_id])
+    await send_message(client, bob, room_id, "two", "b2")
+    again = (await sync(client, alice, filter=lazy, since=first["next_batch"]))["rooms"]["join"]
+    assert (bob.user_id in _members(again[room_id])) is redundant
+    # Another device of alice's has been sent nothing yet.
+    session = await server.accounts.create_session(alice.user_id, None, None)
+    other = User(alice.user_id, session.device_id, session.access_token)
+    fresh = await sync(client, other, filter=lazy, since=first["next_batch"])
+    assert bob.user_id in _members(fresh["rooms"]["join"][room_id])
