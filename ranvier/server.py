@@ -404,8 +404,8 @@ async def build_homeserver(
         visibility=visibility,
         sync=sync,
         legacy_sync=LegacySyncService(
-            notifier, clock, stores.events, stores.room_stream, stores.rooms, stores.state,
-            visibility, client_events, sync_sources, sync, room_reader, room_service,
+            notifier, clock, stores.events, stores.room_stream, stores.rooms, visibility,
+            client_events, sync_sources, sync, room_reader, room_service,
         ),
         room_reader=room_reader,
         e2e_keys=e2e_keys,

@@ -27,7 +27,6 @@ from ranvier.services.visibility import VisibilityChecker
 from ranvier.storage.events import EventsStore
 from ranvier.storage.room_stream import RoomStreamStore
 from ranvier.storage.rooms import RoomStore
-from ranvier.storage.state import StateStore
 
 if TYPE_CHECKING:
     from ranvier.services.rooms import RoomService
@@ -46,7 +45,6 @@ class LegacySyncService:
         events: EventsStore,
         stream: RoomStreamStore,
         rooms: RoomStore,
-        state: StateStore,
         visibility: VisibilityChecker,
         serializer: ClientEventSerializer,
         sources: SyncSources,
@@ -59,7 +57,6 @@ class LegacySyncService:
         self._events = events
         self._stream = stream
         self._rooms = rooms
-        self._state = state
         self._visibility = visibility
         self._serializer = serializer
         self._sources = sources
@@ -231,15 +228,8 @@ class LegacySyncService:
         """One room as the user may see it (joined, left, or world-readable): its
         latest messages, in order, and its state; `messages.end` is where `/events`
         continues."""
-        await self._room_reader.check_readable(user_id, room_id)
+        state_ids = await self._room_service.visible_state(user_id, room_id)  # M_FORBIDDEN
         current = await self._rooms.get_local_membership(user_id, room_id)
-        # A member sees the state as of their membership; anyone else may read it only
-        # because the room is world-readable, and sees the current state.
-        state_ids = (
-            await self._room_service.visible_state(user_id, room_id)
-            if current is not None
-            else await self._state.get_current_state(room_id)
-        )
         end = self.current_token()
         page = await self._room_reader.messages(
             user_id, device_id, room_id, from_token=None, to_token=None, backwards=True,
