@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ranvier.clock import Clock
@@ -155,6 +155,21 @@ class PresenceService:
         return [
             {"type": "m.presence", "sender": p.user_id, "content": rules.presence_content(p, now)}
             for p in await self._store.changes_visible_to(user_id, from_pos, to_pos)
+        ]
+
+    async def current_for_sync(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The `m.presence` events of the users' current presence, whether or not it
+        changed (/sync sends them for members newly met in a room); as in an initial
+        sync, offline users are left out."""
+        if not self.enabled:
+            return []
+        now = self._clock.time_ms()
+        current = [await self._current(u) for u in sorted(set(user_ids))]
+        return [
+            {"type": "m.presence", "sender": p.user_id,
+             "content": rules.presence_content(p, now)}
+            for p in current
+            if p.state != rules.OFFLINE
         ]
 
     # --- internals -----------------------------------------------------------------

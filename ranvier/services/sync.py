@@ -86,6 +86,10 @@ class SyncSources:
     unread: UnreadCounts | None = None
 
 
+#: members of a newly joined room whose presence one sync sends at most
+MAX_MET_MEMBERS = 1000
+
+
 @dataclass
 class _Rooms:
     """The user's rooms as of `to`, by what /sync does with them."""
@@ -213,7 +217,9 @@ class SyncService:
                 "leave": leave,
             },
             "account_data": {"events": global_data},
-            "presence": {"events": await self._presence(req, to)},
+            "presence": {
+                "events": await self._presence(req, to, await self._met(req, rooms, join))
+            },
         }
         return response, rooms.joined
 
@@ -353,13 +359,41 @@ class SyncService:
             }
         return section
 
-    async def _presence(self, req: SyncRequest, to: SyncToken) -> list[dict[str, Any]]:
+    async def _met(
+        self, req: SyncRequest, rooms: _Rooms, join: Mapping[str, Any]
+    ) -> set[str]:
+        """Users the client meets in this incremental sync: the members of rooms it
+        newly joined, and those who joined its rooms in the gap; their presence is sent
+        though it did not change (the client has none for them)."""
+        if req.since is None:
+            return set()
+        met: set[str] = set()
+        for room_id in rooms.newly_joined:
+            met.update(await self._stream.members_in_stream_order(
+                room_id, ("join",), req.user_id, MAX_MET_MEMBERS
+            ))
+        for room_id, section in join.items():
+            if room_id in rooms.newly_joined:
+                continue
+            for event in section["timeline"]["events"]:
+                if event.get("type") == "m.room.member" and (
+                    event.get("content", {}).get("membership") == "join"
+                ):
+                    met.add(event.get("state_key"))
+        met.discard(req.user_id)
+        return met
+
+    async def _presence(
+        self, req: SyncRequest, to: SyncToken, met: set[str]
+    ) -> list[dict[str, Any]]:
         since = req.since
-        if since is not None and since.presence == to.presence:
+        if since is not None and since.presence == to.presence and not met:
             return []
         events = await self._sources.presence.changes_for_sync(
             req.user_id, since.presence if since else None, to.presence
         )
+        changed = {e["sender"] for e in events}
+        events += await self._sources.presence.current_for_sync(met - changed)
         presence_filter = req.filter.presence
         return presence_filter.apply_limit(
             [e for e in events if presence_filter.matches(e["type"], e.get("sender"))]

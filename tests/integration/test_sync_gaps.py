@@ -141,3 +141,37 @@ async def test_lazy_loading_sends_a_member_event_once_per_device_unless_redundan
     other = User(alice.user_id, session.device_id, session.access_token)
     fresh = await sync(client, other, filter=lazy, since=first["next_batch"])
     assert bob.user_id in _members(fresh["rooms"]["join"][room_id])
+
+
+def _presence_senders(body: dict[str, Any]) -> list[str]:
+    return [e["sender"] for e in body["presence"]["events"]]
+
+
+async def _online(client: Any, user) -> None:
+    await ok(client, "PUT", f"/presence/{q(user.user_id)}/status", user, {"presence": "online"})
+
+
+async def test_incremental_sync_brings_presence_of_members_met_by_joining(
+    client: Any, alice, bob, carol
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await _online(client, alice)
+    await _online(client, carol)  # offline users are left out, online ones come
+    since = (await sync(client, bob))["next_batch"]
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    body = await sync(client, bob, since=since)
+    assert alice.user_id in _presence_senders(body)
+    assert carol.user_id not in _presence_senders(body)  # shares no room with bob
+    # Met once: the next sync has nothing new.
+    assert alice.user_id not in _presence_senders(
+        await sync(client, bob, since=body["next_batch"]))
+
+
+async def test_incremental_sync_brings_presence_of_a_member_who_joined(
+    client: Any, alice, bob
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await _online(client, bob)
+    since = (await sync(client, alice))["next_batch"]
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    assert bob.user_id in _presence_senders(await sync(client, alice, since=since))
