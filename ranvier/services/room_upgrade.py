@@ -73,16 +73,20 @@ class RoomUpgrader:
         }
         content["room_version"] = new_version.identifier
         content["predecessor"] = {"room_id": old_room_id}
-        if not new_version.room_id_from_create_event:
-            content["predecessor"]["event_id"] = old_create.event_id
         if not new_version.implicit_room_creator:
             content["creator"] = user_id
-        create = self._creator.build_create(
-            new_version,
-            None if new_version.room_id_from_create_event else self._rooms_service.new_room_id(),
-            user_id,
-            content,
-        )
+        tombstone_id = None
+        if new_version.room_id_from_create_event:
+            # v12+: the new room's ID is its create event's, so the tombstone can only
+            # follow it; predecessor.event_id may then be left out (room_upgrades.md).
+            create = self._creator.build_create(new_version, None, user_id, content)
+        else:
+            # predecessor.event_id is the old room's last event: the tombstone, sent
+            # first (as Synapse does), naming the room ID chosen now.
+            new_room_id = self._rooms_service.new_room_id()
+            tombstone_id = await self._tombstone(user_id, old_room_id, new_room_id)
+            content["predecessor"]["event_id"] = tombstone_id
+            create = self._creator.build_create(new_version, new_room_id, user_id, content)
         new_room_id = create.room_id
 
         power_levels = dict(current[POWER_LEVELS_KEY].content) if (
@@ -114,7 +118,18 @@ class RoomUpgrader:
                 )
         await self._creator.send_many(new_room_id, new_events, prebuilt=create)
 
-        await self._creator.send(
+        if tombstone_id is None:
+            await self._tombstone(user_id, old_room_id, new_room_id)
+        await self._restrict_old_room(user_id, old_room_id, current.get(POWER_LEVELS_KEY))
+        await self._rooms.move_aliases(old_room_id, new_room_id)
+        old_record = await self._rooms.get_room(old_room_id)
+        if old_record is not None and old_record.is_public:
+            await self._rooms.set_public(old_room_id, False)
+            await self._rooms.set_public(new_room_id, True)
+        return new_room_id
+
+    async def _tombstone(self, user_id: str, old_room_id: str, new_room_id: str) -> str:
+        stored = await self._creator.send(
             old_room_id,
             NewEvent(
                 "m.room.tombstone",
@@ -123,13 +138,7 @@ class RoomUpgrader:
                 state_key="",
             ),
         )
-        await self._restrict_old_room(user_id, old_room_id, current.get(POWER_LEVELS_KEY))
-        await self._rooms.move_aliases(old_room_id, new_room_id)
-        old_record = await self._rooms.get_room(old_room_id)
-        if old_record is not None and old_record.is_public:
-            await self._rooms.set_public(old_room_id, False)
-            await self._rooms.set_public(new_room_id, True)
-        return new_room_id
+        return stored.event.event_id
 
     async def _restrict_old_room(
         self, user_id: str, room_id: str, power_levels: Event | None
