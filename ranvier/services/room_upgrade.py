@@ -128,6 +128,14 @@ class RoomUpgrader:
             await self._rooms.set_public(new_room_id, True)
         return new_room_id
 
+    async def predecessor(self, room_id: str) -> str | None:
+        """The room this one replaced, from its create event."""
+        create_id = await self._state.get_current_state_event_id(room_id, *CREATE_KEY)
+        create = await self._events.get_event(create_id) if create_id else None
+        previous = create.event.content.get("predecessor") if create else None
+        room = previous.get("room_id") if isinstance(previous, dict) else None
+        return room if isinstance(room, str) else None
+
     async def _tombstone(self, user_id: str, old_room_id: str, new_room_id: str) -> str:
         stored = await self._creator.send(
             old_room_id,

@@ -61,3 +61,15 @@ class TagsService:
             return {"tags": tags}
 
         await self._account_data.update(user_id, room_id, TAG_EVENT_TYPE, remove)
+
+    async def copy_tags(self, user_id: str, from_room: str, to_room: str) -> None:
+        """Give an upgraded room the user's tags of its predecessor, unless it has tags
+        of its own already (Room Upgrades: clients should not have to re-tag)."""
+        old = _tags(await self._account_data.get(user_id, from_room, TAG_EVENT_TYPE))
+        if not old:
+            return
+
+        async def copy(content: Content | None) -> Content | None:
+            return None if _tags(content) else {"tags": old}
+
+        await self._account_data.update(user_id, to_room, TAG_EVENT_TYPE, copy)

@@ -90,3 +90,21 @@ async def test_upgrade_of_an_unknown_room_is_not_found(client: Any, alice) -> No
     status, data = await call(client, "POST", f"/rooms/{q('!nope:test.local')}/upgrade", alice,
                               {"new_version": "12"})
     assert (status, data["errcode"]) == (404, "M_NOT_FOUND")
+
+
+async def test_joining_the_upgraded_room_carries_the_users_tags(
+    client: Any, alice, bob
+) -> None:
+    old_room = await create_room(client, alice, preset="public_chat", room_version="10")
+    await ok(client, "POST", f"/join/{q(old_room)}", bob, {})
+    tags = f"/user/{q(bob.user_id)}/rooms/{{}}/tags"
+    await ok(client, "PUT", tags.format(q(old_room)) + "/u.work", bob, {"order": 0.5})
+    new_room = (await ok(client, "POST", f"/rooms/{q(old_room)}/upgrade", alice,
+                         {"new_version": "11"}))["replacement_room"]
+    await ok(client, "POST", f"/join/{q(new_room)}", bob, {})
+    assert await ok(client, "GET", tags.format(q(new_room)), bob) == {
+        "tags": {"u.work": {"order": 0.5}}
+    }
+    # alice had none: nothing is invented for her
+    assert await ok(client, "GET", f"/user/{q(alice.user_id)}/rooms/{q(new_room)}/tags",
+                    alice) == {"tags": {}}

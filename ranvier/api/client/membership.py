@@ -59,8 +59,11 @@ async def join(hs: HomeServer, request: web.Request) -> web.Response:
     room_id = await hs.membership.resolve_room(request.match_info["room"])
     if requester.is_guest:
         await hs.guest_access.check_may_join(room_id)
-    stored = await hs.membership.join(requester.user_id, room_id, body.reason, extra)
-    return json_response({"room_id": stored.event.room_id})
+    await hs.membership.join(requester.user_id, room_id, body.reason, extra)
+    predecessor = await hs.room_upgrader.predecessor(room_id)
+    if predecessor is not None:  # joining an upgraded room: the user's tags follow
+        await hs.tags.copy_tags(requester.user_id, predecessor, room_id)
+    return json_response({"room_id": room_id})
 
 
 async def knock(hs: HomeServer, request: web.Request) -> web.Response:
