@@ -159,17 +159,15 @@ class PresenceService:
 
     async def current_for_sync(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
         """The `m.presence` events of the users' current presence, whether or not it
-        changed (/sync sends them for members newly met in a room); as in an initial
-        sync, offline users are left out."""
+        changed, offline included (/sync sends them for members newly met in a room: the
+        client knows nothing of them yet)."""
         if not self.enabled:
             return []
         now = self._clock.time_ms()
-        current = [await self._current(u) for u in sorted(set(user_ids))]
         return [
-            {"type": "m.presence", "sender": p.user_id,
-             "content": rules.presence_content(p, now)}
-            for p in current
-            if p.state != rules.OFFLINE
+            {"type": "m.presence", "sender": u,
+             "content": rules.presence_content(await self._current(u), now)}
+            for u in sorted(set(user_ids))
         ]
 
     # --- internals -----------------------------------------------------------------

@@ -155,10 +155,10 @@ class SyncService:
             if since is None:
                 join_specs.append(RoomSyncSpec(room_id, MIN_POSITION, to.events, None))
             elif room_id in rooms.newly_joined:
-                # The gap's events with the whole state; the timeline is limited when
-                # the room has older events, which the client pages back to.
+                # As in an initial sync, but `limited` whenever older events exist, so
+                # the client knows it may page back (Synapse does the same).
                 join_specs.append(
-                    RoomSyncSpec(room_id, since.events, to.events, None, older_limited=True)
+                    RoomSyncSpec(room_id, MIN_POSITION, to.events, None, older_limited=True)
                 )
             elif req.full_state or {room_id} & (changed | ephemeral.keys() | room_data.keys()):
                 join_specs.append(

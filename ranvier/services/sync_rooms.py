@@ -43,8 +43,9 @@ class RoomSyncSpec:
     #: the position the client's state stands at; None: it has no state for the room
     since: int | None
     with_summary: bool = True
-    #: the timeline is `limited` when the room has events at or before `lower` (a room
-    #: joined since the last sync: the client has none of its history)
+    #: the timeline is `limited` whenever the room has events before it, even ones the
+    #: filter dropped (a room joined since the last sync: the client has none of its
+    #: history)
     older_limited: bool = False
 
 
@@ -220,9 +221,10 @@ class SyncRoomBuilder:
             pending = next_pending
         for room_id in pending:  # gave up reading: the client can paginate the rest
             result[room_id].limited = True
-        older = await self._stream.last_events_at_each(
-            {s.room_id: s.lower for s in specs if s.older_limited and not result[s.room_id].limited}
-        )
+        older = await self._stream.last_events_at_each({
+            s.room_id: _before_timeline(result[s.room_id], s.upper)
+            for s in specs if s.older_limited and not result[s.room_id].limited
+        })
         for room_id in older:
             result[room_id].limited = True
         for room_id, timeline in result.items():
@@ -408,3 +410,9 @@ def _state_at_end(target: StateMap, timeline: Timeline, use_state_after: bool) -
         if stored.event.state_key is not None:
             end[(stored.event.type, stored.event.state_key)] = stored.event.event_id
     return end
+
+
+def _before_timeline(timeline: Timeline, upper: int) -> int:
+    """The stream position just before the timeline's oldest event (newest first while
+    reading), or `upper` for an empty timeline."""
+    return timeline.events[-1].stream_ordering - 1 if timeline.events else upper
