@@ -120,6 +120,18 @@ class RoomUpgrader:
 
         if tombstone_id is None:
             await self._tombstone(user_id, old_room_id, new_room_id)
+        old_alias = current.get(("m.room.canonical_alias", ""))
+        if old_alias is not None and old_alias.content:
+            # The aliases move to the new room: the old one stops advertising them
+            # (when the upgrader may say so; the upgrade stands either way).
+            try:
+                await self._creator.send(
+                    old_room_id,
+                    NewEvent("m.room.canonical_alias", user_id, {}, state_key=""),
+                )
+            except MatrixError as e:
+                if e.status != 403:
+                    raise
         await self._restrict_old_room(user_id, old_room_id, current.get(POWER_LEVELS_KEY))
         await self._rooms.move_aliases(old_room_id, new_room_id)
         old_record = await self._rooms.get_room(old_room_id)

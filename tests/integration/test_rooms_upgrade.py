@@ -64,6 +64,8 @@ async def test_upgrade_replaces_the_room_and_carries_its_state(
     assert new_state[("m.room.member", "@troll:test.local")]["content"]["membership"] == "ban"
     users = new_state[("m.room.power_levels", "")]["content"]["users"]
     assert (alice.user_id in users) is (new != "12")
+    # the old room no longer advertises the moved alias
+    assert old_state[("m.room.canonical_alias", "")]["content"] == {}
     # the alias now leads to the new room, and bob can follow
     alias = f"#up{old}{new}:test.local"
     assert await ok(client, "POST", f"/join/{q(alias)}", bob, {}) == {"room_id": new_room}
