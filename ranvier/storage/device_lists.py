@@ -44,7 +44,8 @@ class DeviceListsStore:
                 "INSERT INTO device_lists_stream (stream_id, user_id, observer) VALUES (?, ?, ?)",
                 [(stream_id, user_id, observer) for user_id in users],
             )
-        return stream_id
+        # Only the position below which every change has committed (see StreamIdGenerator).
+        return self.stream.current
 
     async def changed_between(self, observer: str, from_pos: int, to_pos: int) -> set[str]:
         """Users whose device lists changed in (from_pos, to_pos] as `observer` sees it."""

@@ -62,7 +62,10 @@ class ToDeviceStore:
                         for stream_id, d in zip(stream_ids, deliveries, strict=True)
                     ],
                 )
-        return stream_ids[-1] if stream_ids else self.stream.current
+        # Announce only the position below which every allocated ID has committed:
+        # a sync told about a later one would skip (and then delete) a message that
+        # commits after it.
+        return self.stream.current
 
     async def inbox(
         self, user_id: str, device_id: str, after: int, upto: int, limit: int
