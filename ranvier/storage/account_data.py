@@ -45,7 +45,8 @@ class AccountDataStore:
                 orjson.dumps(content).decode(),
                 stream_id,
             )
-        return stream_id
+        # Only the position below which every change has committed (see StreamIdGenerator).
+        return self.stream.current
 
     async def get(self, user_id: str, room_id: str | None, type_: str) -> dict[str, Any] | None:
         content = await self._db.fetchval(

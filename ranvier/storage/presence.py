@@ -45,7 +45,8 @@ class PresenceStore:
                 int(p.currently_active),
                 stream_id,
             )
-        return stream_id
+        # Only the position below which every change has committed (see StreamIdGenerator).
+        return self.stream.current
 
     async def get(self, user_id: str) -> Presence | None:
         row = await self._db.fetchone(

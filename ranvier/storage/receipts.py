@@ -58,7 +58,8 @@ class ReceiptsStore:
                 receipt.ts,
                 stream_id,
             )
-        return None if row is None else stream_id
+        # Only the position below which every change has committed (see StreamIdGenerator).
+        return None if row is None else self.stream.current
 
     async def changes(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int
