@@ -315,6 +315,7 @@ async def build_homeserver(
     to_device = ToDeviceService(
         stores.to_device, stores.devices, notifier, clock, config.server_name
     )
+    devices.on_device_list_changed(device_lists.devices_changed)
     devices.on_devices_deleted(e2e_keys.on_devices_deleted)
     devices.on_devices_deleted(to_device.on_devices_deleted)
     dehydrated_devices = DehydratedDevicesService(

@@ -47,32 +47,41 @@ def verify_key_signature(
         raise SignatureError(f"invalid signature by {signer} with {key_id}") from e
 
 
-def _require(condition: bool, message: str) -> None:
+class MalformedKey(InvalidKey):
+    """A key object lacks a required field, or has one of the wrong type (as opposed
+    to a well-formed key with a wrong value, such as another user's ID)."""
+
+
+def _require(condition: bool, message: str, error: type[InvalidKey] = InvalidKey) -> None:
     if not condition:
-        raise InvalidKey(message)
+        raise error(message)
 
 
-def check_device_keys(keys: Mapping[str, Any], user_id: str, device_id: str) -> str:
-    """Check a device's identity keys (`DeviceKeys`) as its owner uploads them: they
-    name this user and device, and are self-signed by the device's ed25519 key.
-    Returns that ed25519 public key."""
-    _require(keys.get("user_id") == user_id, f"device_keys.user_id must be {user_id}")
-    _require(keys.get("device_id") == device_id, f"device_keys.device_id must be {device_id}")
+def check_device_keys(keys: Mapping[str, Any], user_id: str, device_id: str) -> None:
+    """Check a device's identity keys (`DeviceKeys`) as its owner uploads them: every
+    required field is there with its type (`MalformedKey`), and they name this user
+    and device (`InvalidKey`), which the spec requires ("Must match the user ID used
+    when logging in"). The self-signature is not verified: the spec does not ask the
+    server to, and every client verifies it before trusting the keys (docs/E2EE.md)."""
+    for field in ("user_id", "device_id"):
+        _require(
+            isinstance(keys.get(field), str), f"device_keys.{field} must be a string",
+            MalformedKey,
+        )
     algorithms = keys.get("algorithms")
     _require(
         isinstance(algorithms, list) and all(isinstance(a, str) for a in algorithms),
-        "device_keys.algorithms must be a list of strings",
+        "device_keys.algorithms must be a list of strings", MalformedKey,
     )
     key_map = keys.get("keys")
     _require(
         isinstance(key_map, dict) and all(isinstance(v, str) for v in key_map.values()),
-        "device_keys.keys must map key IDs to strings",
+        "device_keys.keys must map key IDs to strings", MalformedKey,
     )
-    ed25519 = key_map.get(f"{ED25519}:{device_id}")
-    _require(ed25519 is not None, f"device_keys.keys has no ed25519:{device_id} key")
+    _require("signatures" in keys, "device_keys.signatures is required", MalformedKey)
     _check_signatures_shape(keys, "device_keys")
-    verify_key_signature(keys, user_id, f"{ED25519}:{device_id}", ed25519)
-    return ed25519
+    _require(keys["user_id"] == user_id, f"device_keys.user_id must be {user_id}")
+    _require(keys["device_id"] == device_id, f"device_keys.device_id must be {device_id}")
 
 
 def check_cross_signing_key(key: Mapping[str, Any], user_id: str, usage: str) -> str:
@@ -80,17 +89,25 @@ def check_cross_signing_key(key: Mapping[str, Any], user_id: str, usage: str) ->
     exactly one ed25519 key, named by its own public key. Returns the public key.
     (Signatures by the master key are checked by the caller, who knows that key.)"""
     where = f"{usage}_key"
-    _require(key.get("user_id") == user_id, f"{where}.user_id must be {user_id}")
     usages = key.get("usage")
-    _require(
-        isinstance(usages, list) and usage in usages,
-        f"{where}.usage must include {usage!r}",
-    )
     key_map = key.get("keys")
-    _require(isinstance(key_map, dict) and len(key_map) == 1, f"{where}.keys must hold one key")
+    _require(
+        isinstance(key.get("user_id"), str), f"{where}.user_id must be a string", MalformedKey
+    )
+    _require(
+        isinstance(usages, list) and all(isinstance(u, str) for u in usages),
+        f"{where}.usage must be a list of strings", MalformedKey,
+    )
+    _require(
+        isinstance(key_map, dict) and all(isinstance(v, str) for v in key_map.values()),
+        f"{where}.keys must map a key ID to a string", MalformedKey,
+    )
+    _require(key["user_id"] == user_id, f"{where}.user_id must be {user_id}")
+    _require(usage in usages, f"{where}.usage must include {usage!r}")
+    _require(len(key_map) == 1, f"{where}.keys must hold one key")
     ((key_id, public_key),) = key_map.items()
     _require(
-        isinstance(public_key, str) and key_id == f"{ED25519}:{public_key}",
+        key_id == f"{ED25519}:{public_key}",
         f"{where}.keys must be {{'ed25519:<public key>': '<public key>'}}",
     )
     _check_signatures_shape(key, where)
@@ -106,6 +123,7 @@ def _check_signatures_shape(obj: Mapping[str, Any], where: str) -> None:
             for by_key in signatures.values()
         ),
         f"{where}.signatures must map user IDs to key IDs to signatures",
+        MalformedKey,
     )
 
 

@@ -11,6 +11,8 @@ from ranvier.storage.devices import DeviceRecord, DevicesStore
 
 #: (user_id, device IDs or None for all of them) -> None
 DeletionListener = Callable[[str, list[str] | None], Awaitable[None]]
+#: (user_id) -> None
+ChangeListener = Callable[[str], Awaitable[None]]
 
 
 class DevicesService:
@@ -19,16 +21,27 @@ class DevicesService:
         self._accounts = accounts
         self._auth = auth
         self._deletion_listeners: list[DeletionListener] = []
+        self._change_listeners: list[ChangeListener] = []
 
     def on_devices_deleted(self, listener: DeletionListener) -> None:
         """Call `listener(user_id, device_ids)` after devices are deleted (None: all of
         the user's), so their keys and to-device inboxes go with them."""
         self._deletion_listeners.append(listener)
 
+    def on_device_list_changed(self, listener: ChangeListener) -> None:
+        """Call `listener(user_id)` after a device is added or renamed: the user's device
+        list, as /keys/query shows it (with display names), has changed."""
+        self._change_listeners.append(listener)
+
+    async def _device_list_changed(self, user_id: str) -> None:
+        for listener in self._change_listeners:
+            await listener(user_id)
+
     async def ensure_device(
         self, user_id: str, device_id: str, display_name: str | None
     ) -> None:
-        await self._devices.ensure_device(user_id, device_id, display_name)
+        if await self._devices.ensure_device(user_id, device_id, display_name):
+            await self._device_list_changed(user_id)
 
     async def get_devices(self, user_id: str) -> list[DeviceRecord]:
         return await self._devices.get_devices(user_id)
@@ -42,6 +55,7 @@ class DevicesService:
     async def set_display_name(self, user_id: str, device_id: str, name: str | None) -> None:
         if not await self._devices.set_display_name(user_id, device_id, name):
             raise MatrixError(404, "M_NOT_FOUND", f"No device {device_id!r}")
+        await self._device_list_changed(user_id)
 
     async def delete_devices(self, user_id: str, device_ids: list[str] | None = None) -> None:
         """Delete these devices (all when None) and log them out."""

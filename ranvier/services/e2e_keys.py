@@ -29,7 +29,10 @@ SIGNED_CURVE25519 = "signed_curve25519"
 
 
 def _invalid(e: rules.InvalidKey) -> MatrixError:
-    return MatrixError(400, "M_INVALID_PARAM", str(e))
+    """A malformed key is a malformed body (M_BAD_JSON); a well-formed one with a wrong
+    value, such as another user's ID, is a bad value (M_INVALID_PARAM)."""
+    errcode = "M_BAD_JSON" if isinstance(e, rules.MalformedKey) else "M_INVALID_PARAM"
+    return MatrixError(400, errcode, str(e))
 
 
 def _bad_signature(e: SignatureError) -> MatrixError:
@@ -103,8 +106,6 @@ class E2EKeysService:
                 rules.check_device_keys(device_keys, user_id, device_id)
             except rules.InvalidKey as e:
                 raise _invalid(e) from None
-            except SignatureError as e:
-                raise _bad_signature(e) from None
         otks = _parse_key_map(one_time_keys or {}, "one_time_keys")
         fallbacks = _parse_key_map(fallback_keys or {}, "fallback_keys")
         algorithms = [k.algorithm for k in fallbacks]
@@ -185,8 +186,11 @@ class E2EKeysService:
             keys = _with_signatures(
                 row.keys, [s for s in signatures if s.target_key_id == row.device_id]
             )
+            # `unsigned` is always there, as Synapse sends it (clients and SyTest read
+            # it); the display name only when the device has one.
+            unsigned = keys.setdefault("unsigned", {})
             if row.display_name is not None:
-                keys.setdefault("unsigned", {})["device_display_name"] = row.display_name
+                unsigned["device_display_name"] = row.display_name
             answer[row.device_id] = keys
         return answer
 

@@ -16,6 +16,16 @@ from ranvier.services.keyed_lock import KeyedLock
 from ranvier.storage.key_backup import BackupVersion, KeyBackupStore, RoomKey
 
 JsonDict = dict[str, Any]
+#: The backup algorithm the spec defines. Its `auth_data` and `session_data` are JSON
+#: objects; the spec calls both fields "algorithm-dependent data", so for an algorithm
+#: it does not define the server stores whatever JSON the client sent, as Synapse does
+#: (SyTest's backup tests use such an algorithm, with strings). docs/E2EE.md.
+CURVE25519_AES_SHA2 = "m.megolm_backup.v1.curve25519-aes-sha2"
+
+
+def _check_algorithm_data(algorithm: str, value: Any, field: str) -> None:
+    if algorithm == CURVE25519_AES_SHA2 and not isinstance(value, dict):
+        raise MatrixError(400, "M_BAD_JSON", f"{field} must be an object for {algorithm}")
 
 
 def _unknown_version(raw: str) -> MatrixError:
@@ -36,8 +46,9 @@ class KeyBackupService:
 
     # --- versions -----------------------------------------------------------------------
 
-    async def create_version(self, user_id: str, algorithm: str, auth_data: JsonDict) -> str:
+    async def create_version(self, user_id: str, algorithm: str, auth_data: Any) -> str:
         """POST /room_keys/version: the new version becomes the current one."""
+        _check_algorithm_data(algorithm, auth_data, "auth_data")
         async with self._locks.hold(user_id):
             return str(await self._store.create_version(user_id, algorithm, auth_data))
 
@@ -53,7 +64,7 @@ class KeyBackupService:
         }
 
     async def update_version(
-        self, user_id: str, raw_version: str, algorithm: str, auth_data: JsonDict,
+        self, user_id: str, raw_version: str, algorithm: str, auth_data: Any,
         body_version: str | None,
     ) -> None:
         """PUT /room_keys/version/{version}: only auth_data may change."""
@@ -69,6 +80,7 @@ class KeyBackupService:
                     400, "M_INVALID_PARAM",
                     f"algorithm does not match the backup's ({backup.algorithm})",
                 )
+            _check_algorithm_data(algorithm, auth_data, "auth_data")
             await self._store.update_auth_data(user_id, backup.version, auth_data)
 
     async def delete_version(self, user_id: str, raw_version: str) -> None:
@@ -101,6 +113,11 @@ class KeyBackupService:
                 raise MatrixError(
                     403, "M_WRONG_ROOM_KEYS_VERSION", "Wrong backup version",
                     current_version=str(current.version),
+                )
+            for key in keys:
+                _check_algorithm_data(
+                    current.algorithm, key.data["session_data"],
+                    f"{key.room_id}/{key.session_id}: session_data",
                 )
             stored: dict[tuple[str, str], JsonDict] = {}
             for room_id in sorted({k.room_id for k in keys}):

@@ -18,7 +18,7 @@ JsonDict = dict[str, Any]
 class BackupVersion:
     version: int
     algorithm: str
-    auth_data: JsonDict
+    auth_data: Any  # JSON: an object, except for algorithms the spec does not define
     etag: int
 
 
@@ -35,7 +35,7 @@ class KeyBackupStore:
 
     # --- versions -----------------------------------------------------------------------
 
-    async def create_version(self, user_id: str, algorithm: str, auth_data: JsonDict) -> int:
+    async def create_version(self, user_id: str, algorithm: str, auth_data: Any) -> int:
         """A new version, numbered after every earlier one (deleted ones included)."""
         async with self._db.transaction() as conn:
             highest = await conn.fetchval(
@@ -69,7 +69,7 @@ class KeyBackupStore:
         )
         return found is not None
 
-    async def update_auth_data(self, user_id: str, version: int, auth_data: JsonDict) -> None:
+    async def update_auth_data(self, user_id: str, version: int, auth_data: Any) -> None:
         await self._db.execute(
             "UPDATE e2e_room_keys_versions SET auth_data = ? WHERE user_id = ? AND version = ?",
             orjson.dumps(auth_data).decode(), user_id, version,

@@ -104,8 +104,13 @@ async def test_malformed_cross_signing_keys_are_refused(
     ):
         status, data = await upload(client, alice, {"master_key": master})
         assert (status, data["errcode"]) == (400, "M_INVALID_PARAM"), master
-    status, data = await upload(client, alice, {"master_key": "key"})
-    assert (status, data["errcode"]) == (400, "M_BAD_JSON")
+    for master in (
+        "key",
+        {**keys.master_key(), "usage": "master"},
+        {k: v for k, v in keys.master_key().items() if k != "keys"},
+    ):
+        status, data = await upload(client, alice, {"master_key": master})
+        assert (status, data["errcode"]) == (400, "M_BAD_JSON"), master
     assert await server.stores.e2e_keys.get_cross_signing_keys(alice.user_id) == {}
 
 
@@ -141,7 +146,9 @@ async def test_signature_that_does_not_verify_is_a_failure_and_not_stored(
     failure = answer["failures"][alice.user_id][alice.device_id]
     assert failure["errcode"] == "M_INVALID_SIGNATURE"
     seen = await query(client, alice, alice.user_id)
-    assert seen["device_keys"][alice.user_id][alice.device_id] == device.device_keys()
+    assert seen["device_keys"][alice.user_id][alice.device_id] == {
+        **device.device_keys(), "unsigned": {}
+    }
 
 
 async def test_signed_object_must_match_the_stored_key(client: Any, alice: User) -> None:
@@ -231,10 +238,35 @@ async def test_replacing_the_self_signing_key_drops_its_device_signatures(
     )
     assert status == 200
     seen = await query(client, alice, alice.user_id)
-    assert seen["device_keys"][alice.user_id][alice.device_id] == device.device_keys()
+    assert seen["device_keys"][alice.user_id][alice.device_id] == {
+        **device.device_keys(), "unsigned": {}
+    }
 
 
 async def test_versions_advertises_cross_signing(client: Any) -> None:
     response = await client.get("/_matrix/client/versions")
     body = await response.json()
     assert body["unstable_features"]["org.matrix.e2e_cross_signing"] is True
+
+
+async def test_cross_signing_is_served_under_the_unstable_prefix_too(
+    client: Any, alice: User
+) -> None:
+    # Clients from before Matrix 1.1 (and SyTest) upload there; Synapse serves both.
+    keys, device = CrossSigning(alice), Device(alice)
+    await device.upload(client, device_keys=device.device_keys())
+    headers = {"Authorization": f"Bearer {alice.token}"}
+    unstable = "/_matrix/client/unstable/keys"
+    response = await client.post(
+        f"{unstable}/device_signing/upload", json=keys.upload_body(), headers=headers
+    )
+    assert (response.status, await response.json()) == (200, {})
+    response = await client.post(
+        f"{unstable}/signatures/upload", headers=headers,
+        json={alice.user_id: {alice.device_id: keys.sign_device(device.device_keys())}},
+    )
+    assert (response.status, await response.json()) == (200, {"failures": {}})
+    seen = await query(client, alice, alice.user_id)
+    assert keys.key_id(keys.self_signing) in (
+        seen["device_keys"][alice.user_id][alice.device_id]["signatures"][alice.user_id]
+    )

@@ -166,3 +166,36 @@ async def test_sync_reports_the_devices_key_counts(
     body = await sync(client, alice, since=body["next_batch"])
     assert body["device_one_time_keys_count"] == {"signed_curve25519": 0}
     assert body["device_unused_fallback_key_types"] == []
+
+
+async def test_a_new_device_is_a_change_for_room_members_and_the_owner(
+    client: Any, server: HomeServer, alice: User, bob: User
+) -> None:
+    # A login adds a device to Bob's list before it has keys; his contacts and his own
+    # other devices should fetch the list again (Synapse and SyTest expect it).
+    await shared_room(client, alice, bob)
+    before = now(server)
+    await ok(client, "POST", "/login", None, {
+        "type": "m.login.password", "password": "password",
+        "identifier": {"type": "m.id.user", "user": bob.user_id},
+    })
+    after = now(server)
+    assert (await changes(client, alice, before, after))["changed"] == [bob.user_id]
+    assert (await changes(client, bob, before, after))["changed"] == [bob.user_id]
+    # logging in again as an existing device adds nothing
+    await ok(client, "POST", "/login", None, {
+        "type": "m.login.password", "password": "password", "device_id": bob.device_id,
+        "identifier": {"type": "m.id.user", "user": bob.user_id},
+    })
+    assert (await changes(client, alice, after, now(server)))["changed"] == []
+
+
+async def test_renaming_a_device_is_a_change(
+    client: Any, server: HomeServer, alice: User, bob: User
+) -> None:
+    # The display name is part of what /keys/query shows (unsigned.device_display_name).
+    await shared_room(client, alice, bob)
+    first = await sync(client, alice)
+    await ok(client, "PUT", f"/devices/{bob.device_id}", bob, {"display_name": "wibble"})
+    second = await sync(client, alice, since=first["next_batch"])
+    assert second["device_lists"]["changed"] == [bob.user_id]

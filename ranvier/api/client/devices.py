@@ -38,10 +38,13 @@ class UpdateDeviceBody:
 async def update_device(hs: HomeServer, request: web.Request) -> web.Response:
     """PUT /_matrix/client/v3/devices/{deviceId}"""
     requester = await require_auth(request, allow_guest=True)
-    body = parse_body(UpdateDeviceBody, await read_json_body(request))
-    await hs.devices.set_display_name(
-        requester.user_id, request.match_info["deviceId"], body.display_name
-    )
+    raw = await read_json_body(request)
+    body = parse_body(UpdateDeviceBody, raw)
+    device_id = request.match_info["deviceId"]
+    if "display_name" in raw:
+        await hs.devices.set_display_name(requester.user_id, device_id, body.display_name)
+    else:  # "If not given, the display name is unchanged" (device_management.yaml)
+        await hs.devices.get_device(requester.user_id, device_id)
     return json_response({})
 
 

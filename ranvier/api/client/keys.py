@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ranvier.api.http import json_response, read_json_body, require_auth, require_query_str
 from ranvier.api.models import parse_body
-from ranvier.api.routing import route
+from ranvier.api.routing import CLIENT_V3, route
 from ranvier.api.uia import require_password
 from ranvier.errors import MatrixError
 from ranvier.protocol.e2e_keys import MASTER, SELF_SIGNING, USER_SIGNING
@@ -21,6 +21,10 @@ from ranvier.services.tokens import SyncToken
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
+
+#: Cross-signing was served under the unstable prefix before Matrix 1.1, and clients of
+#: that time (and SyTest) still call it there; Synapse serves both.
+CROSS_SIGNING_PREFIXES = (*CLIENT_V3, "/_matrix/client/unstable")
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,11 @@ def routes(hs: HomeServer) -> list[web.RouteDef]:
         *route(hs, "POST", "/keys/query", query_keys),
         *route(hs, "POST", "/keys/claim", claim_keys),
         *route(hs, "GET", "/keys/changes", key_changes),
-        *route(hs, "POST", "/keys/device_signing/upload", upload_cross_signing_keys),
-        *route(hs, "POST", "/keys/signatures/upload", upload_signatures),
+        *route(
+            hs, "POST", "/keys/device_signing/upload", upload_cross_signing_keys,
+            CROSS_SIGNING_PREFIXES,
+        ),
+        *route(hs, "POST", "/keys/signatures/upload", upload_signatures, CROSS_SIGNING_PREFIXES),
     ]
 
 

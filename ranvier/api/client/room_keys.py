@@ -21,16 +21,20 @@ if TYPE_CHECKING:
     from ranvier.server import HomeServer
 
 
+# auth_data and session_data are "algorithm-dependent": the key backup service checks
+# them against the backup's algorithm.
+
+
 @dataclass(frozen=True)
 class CreateVersionBody:
     algorithm: str
-    auth_data: dict[str, Any]
+    auth_data: Any
 
 
 @dataclass(frozen=True)
 class UpdateVersionBody:
     algorithm: str
-    auth_data: dict[str, Any]
+    auth_data: Any
     version: str | None = None
 
 
@@ -39,7 +43,7 @@ class KeyBackupData:
     first_message_index: int
     forwarded_count: int
     is_verified: bool
-    session_data: dict[str, Any]
+    session_data: Any
 
 
 @dataclass(frozen=True)
