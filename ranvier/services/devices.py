@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ranvier.errors import MatrixError
 from ranvier.services.auth import AuthService
@@ -56,6 +57,29 @@ class DevicesService:
         if not await self._devices.set_display_name(user_id, device_id, name):
             raise MatrixError(404, "M_NOT_FOUND", f"No device {device_id!r}")
         await self._device_list_changed(user_id)
+
+    async def whois(self, requester: str, user_id: str) -> dict[str, Any]:
+        """GET /admin/whois/{userId}: the user's devices and where each was last seen,
+        for the user themselves or a server admin (admin.yaml allows that restriction;
+        Synapse makes it). One session per device: its tokens share its last_seen."""
+        if user_id != requester:
+            asking = await self._accounts.get_user(requester)
+            if asking is None or not asking.is_admin:
+                raise MatrixError(403, "M_FORBIDDEN", "Only server admins may look up others")
+            if await self._accounts.get_user(user_id) is None:
+                raise MatrixError(404, "M_NOT_FOUND", f"No user {user_id}")
+        devices: dict[str, Any] = {}
+        for device in await self._devices.get_devices(user_id):
+            connections = []
+            if device.last_seen_ts is not None:
+                connection: dict[str, Any] = {
+                    "ip": device.last_seen_ip or "", "last_seen": device.last_seen_ts,
+                }
+                if device.last_seen_user_agent is not None:
+                    connection["user_agent"] = device.last_seen_user_agent
+                connections.append(connection)
+            devices[device.device_id] = {"sessions": [{"connections": connections}]}
+        return {"user_id": user_id, "devices": devices}
 
     async def delete_devices(self, user_id: str, device_ids: list[str] | None = None) -> None:
         """Delete these devices (all when None) and log them out."""

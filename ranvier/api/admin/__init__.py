@@ -1,5 +1,6 @@
 """Synapse-compatible admin API (/_synapse/admin/...), served on the client resource
-as Synapse does. Same pattern as ranvier.api.client: list route modules here."""
+as Synapse does, and the client-server API's GET /admin/whois. Same pattern as
+ranvier.api.client: list route modules here."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from ranvier.api.admin import register, registration_tokens
+from ranvier.api.admin import register, registration_tokens, whois
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 ROUTE_MODULES = (
     register,
     registration_tokens,
+    whois,
 )
 
 
