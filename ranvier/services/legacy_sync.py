@@ -20,9 +20,9 @@ from ranvier.errors import MatrixError
 from ranvier.notifier import Notifier
 from ranvier.protocol.filters import RoomEventFilter, parse_filter
 from ranvier.services.client_events import ClientEventSerializer
-from ranvier.services.room_reader import RoomReader
+from ranvier.services.room_reader import ROOM_START, RoomReader
 from ranvier.services.sync import SyncRequest, SyncService, SyncSources
-from ranvier.services.tokens import SyncToken
+from ranvier.services.tokens import SyncToken, room_token
 from ranvier.services.visibility import VisibilityChecker
 from ranvier.storage.events import EventsStore
 from ranvier.storage.room_stream import RoomStreamStore
@@ -213,11 +213,20 @@ class LegacySyncService:
             if invite is not None:
                 (entry["invite"],) = await self._serialize([invite], user_id, device_id)
             out.append(entry)
+        # Not in old_sync.yaml's schema, but in every /initialSync Synapse answers, and
+        # read by clients of that API (and SyTest): the joined rooms' read receipts.
+        receipts = [
+            {**event, "room_id": room_id}
+            for room_id, section in rooms["join"].items()
+            for event in section.get("ephemeral", {}).get("events", [])
+            if event["type"] == "m.receipt"
+        ]
         return {
             "end": end,
             "rooms": out,
             "presence": _legacy_presence(synced["presence"]["events"]),
             "account_data": global_data,
+            "receipts": receipts,
         }
 
     # --- GET /rooms/{roomId}/initialSync ----------------------------------------------
@@ -246,14 +255,28 @@ class LegacySyncService:
                 user_id, None, end.account_data
             )
             account_data = by_room.get(room_id, [])
-        messages: dict[str, Any] = {"chunk": list(reversed(page["chunk"])), "end": str(end)}
-        if "end" in page:  # where /messages continues backwards, if anything is left
-            messages["start"] = page["end"]
+        receipts: list[dict[str, Any]] = []
+        if current is not None and current[0] == "join":
+            content = await self._sources.receipts.changes_for_sync(
+                user_id, [room_id], None, end.receipts
+            )
+            if room_id in content:
+                receipts.append({"type": "m.receipt", "room_id": room_id,
+                                 "content": content[room_id]})
+        # `start` is where /messages continues backwards; with nothing left, the room's
+        # start (the spec lets it be omitted then, but Synapse always sends it and
+        # clients of this API, and SyTest, read it).
+        messages: dict[str, Any] = {
+            "chunk": list(reversed(page["chunk"])),
+            "start": page.get("end", room_token(ROOM_START)),
+            "end": str(end),
+        }
         response: dict[str, Any] = {
             "room_id": room_id,
             "messages": messages,
             "state": state,
             "presence": [],
+            "receipts": receipts,
             "account_data": account_data,
         }
         if current is not None:

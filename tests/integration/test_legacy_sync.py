@@ -216,3 +216,40 @@ async def test_initial_sync_shows_own_presence_and_account_data(
     assert own["type"] == "m.presence" and own["content"]["presence"] == "online"
     # The account data the user stored: push rules have their own API here.
     assert body["account_data"] == [{"type": "my.type", "content": {"a": 1}}]
+
+
+async def test_initial_syncs_carry_the_joined_rooms_read_receipts(
+    client: Any, alice: User
+) -> None:
+    # Not in the v1.19 schemas, but Synapse sends them and SyTest (21receipts.pl,
+    # 11leaving.pl) reads them.
+    room_id = await create_room(client, alice)
+    event_id = await send_message(client, alice, room_id, "hi", "t1")
+    await ok(client, "POST", f"/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}", alice, {})
+    body = await ok(client, "GET", "/initialSync", alice)
+    (receipt,) = [r for r in body["receipts"] if r["room_id"] == room_id]
+    assert receipt["type"] == "m.receipt"
+    assert isinstance(receipt["content"][event_id]["m.read"][alice.user_id]["ts"], int)
+    room = await ok(client, "GET", f"/rooms/{q(room_id)}/initialSync", alice)
+    assert [r["content"] for r in room["receipts"]] == [receipt["content"]]
+    await ok(client, "POST", f"/rooms/{q(room_id)}/leave", alice, {})
+    left = await ok(client, "GET", f"/rooms/{q(room_id)}/initialSync", alice)
+    assert (left["membership"], left["receipts"]) == ("leave", [])
+
+
+async def test_room_initial_sync_has_a_start_even_with_the_whole_history(
+    client: Any, alice: User
+) -> None:
+    room_id = await create_room(client, alice)
+    body = await ok(client, "GET", f"/rooms/{q(room_id)}/initialSync?limit=50", alice)
+    start = body["messages"]["start"]
+    assert body["messages"]["chunk"][0]["type"] == "m.room.create"
+    older = await ok(client, "GET", f"/rooms/{q(room_id)}/messages?dir=b&from={start}", alice)
+    assert older["chunk"] == []
+    # with more history than the limit, `start` continues where the chunk stops
+    body = await ok(client, "GET", f"/rooms/{q(room_id)}/initialSync?limit=2", alice)
+    older = await ok(
+        client, "GET",
+        f"/rooms/{q(room_id)}/messages?dir=b&limit=1&from={body['messages']['start']}", alice,
+    )
+    assert older["chunk"][0]["event_id"] != body["messages"]["chunk"][0]["event_id"]
