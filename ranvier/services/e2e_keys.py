@@ -268,11 +268,17 @@ class E2EKeysService:
                 raise MatrixError(
                     403, "M_FORBIDDEN", f"The {usage} key's public key is one of your device IDs"
                 )
-        has_new_keys = any(existing.get(usage) != key for usage, (_, key) in new.items())
-        if rules.MASTER in existing and has_new_keys:
+        changed = {usage for usage, (_, key) in new.items() if existing.get(usage) != key}
+        if rules.MASTER in existing and changed:
             await authenticate()
-        if has_new_keys:
-            await self._store.set_cross_signing_keys(user_id, new)
+        if not changed:
+            return
+        await self._store.set_cross_signing_keys(user_id, new)
+        if changed == {rules.USER_SIGNING}:
+            # Only its owner ever sees a user-signing key: nobody else has anything
+            # to fetch again (Synapse tells only the owner too; SyTest checks it).
+            await self._device_lists.signatures_changed_for(user_id, [user_id])
+        else:
             await self._device_lists.devices_changed(user_id)
 
     async def upload_signatures(self, user_id: str, body: Mapping[str, Any]) -> JsonDict:

@@ -10,7 +10,7 @@ from ranvier.server import HomeServer
 from ranvier.services.device_lists import DEVICE_LISTS_STREAM
 from ranvier.services.tokens import SyncToken
 
-from .e2e_helpers import CrossSigning, Device
+from .e2e_helpers import CrossSigning, Device, password_auth
 from .room_helpers import User, call, ok, q, shared_room
 from .stream_helpers import expect_wakeup
 from .sync_helpers import sync
@@ -199,3 +199,20 @@ async def test_renaming_a_device_is_a_change(
     await ok(client, "PUT", f"/devices/{bob.device_id}", bob, {"display_name": "wibble"})
     second = await sync(client, alice, since=first["next_batch"])
     assert second["device_lists"]["changed"] == [bob.user_id]
+
+
+async def test_a_new_user_signing_key_alone_is_a_change_for_its_owner_only(
+    client: Any, server: HomeServer, alice: User, bob: User
+) -> None:
+    await shared_room(client, alice, bob)
+    keys = CrossSigning(bob)
+    body = keys.upload_body()
+    del body["user_signing_key"]
+    await ok(client, "POST", "/keys/device_signing/upload", bob, body)
+    before = now(server)
+    await ok(client, "POST", "/keys/device_signing/upload", bob, {
+        "user_signing_key": keys.user_signing_key(), "auth": password_auth(bob),
+    })
+    after = now(server)
+    assert (await changes(client, alice, before, after))["changed"] == []
+    assert (await changes(client, bob, before, after))["changed"] == [bob.user_id]
