@@ -4,10 +4,11 @@ Stores write plain SQL in one portable dialect (docs/STORAGE.md): `?` placeholde
 `INSERT ... ON CONFLICT (...) DO UPDATE/NOTHING`, `RETURNING`, TEXT/BIGINT/INTEGER
 columns, flags as INTEGER 0/1 and JSON as TEXT. Rows come back as plain tuples.
 
-SQLite runs on stdlib `sqlite3` in dedicated threads: one writer connection (SQLite
-allows one writer at a time, so writes queue here instead of fighting over the file
-lock) and a few reader connections, which WAL lets run beside the writer. Each call is
-one hop to a thread, which keeps per-query overhead close to stdlib speed.
+SQLite runs on stdlib `sqlite3`, called directly on the event loop's thread: one
+writer connection (SQLite allows one writer at a time, so writes queue on an asyncio
+lock instead of fighting over the file lock) and one reader connection, which WAL lets
+read the last committed state beside the writer's open transaction. WAL checkpoints,
+the only step that fsyncs, run in a thread of their own.
 
 PostgreSQL runs on an asyncpg pool; `?` is rewritten to `$1..$n` once per statement.
 """
@@ -20,9 +21,9 @@ import functools
 import re
 import sqlite3
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
@@ -79,156 +80,197 @@ class Database(Connection):
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     # WAL + NORMAL is durable against application crashes; a power cut may lose the
-    # last transactions but never corrupts the database.
+    # last transactions but never corrupts the database. Commits do not fsync; only
+    # checkpoints do, and those run in a thread of their own (_Checkpointer).
     "PRAGMA synchronous = NORMAL",
     "PRAGMA foreign_keys = OFF",
     # No memory-mapped reads: mapped pages of the database file count as the server's
     # resident memory (about 100 MiB after the benchmark's 10,000-event room) and
     # bought no measurable speed over the OS page cache (docs/PERFORMANCE.md).
     "PRAGMA mmap_size = 0",
-    "PRAGMA busy_timeout = 10000",
     "PRAGMA cache_size = -65536",
     "PRAGMA temp_store = MEMORY",
 )
 
+# How long a statement waits for another process's write lock (e.g. `ranvier
+# register-user` beside a running server) before failing with "database is locked".
+_BUSY_TIMEOUT_S = 10.0
 
-def _sqlite_connect(path: str) -> sqlite3.Connection:
+def _sqlite_connect(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     # isolation_level=None: autocommit; transactions are opened explicitly below.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, cached_statements=1024
+    )
     for pragma in _SQLITE_PRAGMAS:
         conn.execute(pragma)
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     return conn
 
 
-def _sqlite_call(fn: Callable[..., T]) -> Callable[..., T]:
-    """Translate sqlite3's integrity errors into the engine-neutral one."""
+def _is_busy(e: sqlite3.OperationalError) -> bool:
+    # Extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary code in the low byte.
+    code = getattr(e, "sqlite_errorcode", 0) & 0xFF
+    return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
-    @functools.wraps(fn)
-    def wrapper(*args: Any) -> T:
+
+class _SqliteConn(Connection):
+    """One sqlite3 connection, called directly on the event loop's thread.
+
+    An indexed read or a write inside WAL takes microseconds, far less than a trip to a
+    worker thread and back (that trip was a third of the send path's CPU time,
+    docs/PERFORMANCE.md), so statements run inline. The connection never waits on a lock
+    inside SQLite (busy_timeout 0): when another process holds the write lock, the call
+    yields to the loop and retries, so the server keeps serving meanwhile."""
+
+    engine = "sqlite"
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         try:
             return fn(*args)
         except sqlite3.IntegrityError as e:
             raise IntegrityError(str(e)) from e
+        except sqlite3.OperationalError as e:
+            if not _is_busy(e):
+                raise
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        delay = 0.001
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                return fn(*args)
+            except sqlite3.IntegrityError as e:
+                raise IntegrityError(str(e)) from e
+            except sqlite3.OperationalError as e:
+                if not _is_busy(e) or time.monotonic() > deadline:
+                    raise
+            delay = min(delay * 2, 0.05)
 
-    return wrapper
+    async def execute(self, sql: str, *args: Any) -> None:
+        await self._run(self._conn.execute, sql, args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            await self._run(self._conn.executemany, sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> tuple | None:
+        return await self._run(_fetchone, self._conn, sql, args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
+        return await self._run(_fetchall, self._conn, sql, args)
+
+    async def executemany_atomic(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        # Outside a transaction SQLite commits each row on its own (a WAL write apiece).
+        await self._run(self._conn.execute, "BEGIN IMMEDIATE", ())
+        try:
+            await self._run(self._conn.executemany, sql, rows)
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
 
-@_sqlite_call
-def _sq_execute(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> None:
-    conn.execute(sql, args)
-
-
-@_sqlite_call
-def _sq_executemany(conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]) -> None:
-    conn.executemany(sql, rows)
-
-
-@_sqlite_call
-def _sq_executemany_atomic(
-    conn: sqlite3.Connection, sql: str, rows: list[Sequence[Any]]
-) -> None:
-    # Outside a transaction SQLite commits each row on its own (a WAL write apiece):
-    # one transaction, begun and ended in the same thread hop.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(sql, rows)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-@_sqlite_call
-def _sq_fetchone(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple | None:
+def _fetchone(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> tuple | None:
     return conn.execute(sql, args).fetchone()
 
 
-@_sqlite_call
-def _sq_fetchall(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[tuple]:
+def _fetchall(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[tuple]:
     return conn.execute(sql, args).fetchall()
 
 
-class _SqliteWriter(Connection):
-    """The writer connection inside a transaction (the caller holds the write lock)."""
+class _Checkpointer:
+    """Copies the WAL back into the database file from a thread of its own.
 
-    engine = "sqlite"
+    Checkpoints are where WAL mode fsyncs; run by the committing connection (SQLite's
+    automatic checkpoint) they would stall the event loop for as long as the disk takes.
+    This thread's connection runs a PASSIVE checkpoint, which never blocks readers or
+    the writer, at most once per interval while commits keep coming."""
 
-    def __init__(self, conn: sqlite3.Connection, executor: ThreadPoolExecutor) -> None:
-        self._conn = conn
-        self._executor = executor
+    def __init__(self, path: str, interval_s: float = 1.0) -> None:
+        self._path = path
+        self._interval_s = interval_s
+        self._wakeup = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)
+        self._thread.start()
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+    def committed(self) -> None:
+        if not self._wakeup.is_set():
+            self._wakeup.set()
 
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._run(_sq_execute, self._conn, sql, args)
+    def _loop(self) -> None:
+        conn = _sqlite_connect(self._path, busy_timeout_ms=1000)
+        try:
+            while True:
+                self._wakeup.wait()
+                self._wakeup.clear()
+                with contextlib.suppress(sqlite3.OperationalError):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                if self._stopping:
+                    return
+                time.sleep(self._interval_s)
+        finally:
+            conn.close()
 
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
-        await self._run(_sq_executemany, self._conn, sql, list(rows))
-
-    async def fetchone(self, sql: str, *args: Any) -> tuple | None:
-        return await self._run(_sq_fetchone, self._conn, sql, args)
-
-    async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
-        return await self._run(_sq_fetchall, self._conn, sql, args)
+    def stop(self) -> None:
+        """A last checkpoint, then the thread ends."""
+        self._stopping = True
+        self._wakeup.set()
+        self._thread.join()
 
 
 class SqliteDatabase(Database):
     engine = "sqlite"
 
-    def __init__(self, path: str, readers: int = 4) -> None:
-        self._writer_executor = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
-        self._writer = _SqliteWriter(_sqlite_connect(path), self._writer_executor)
+    def __init__(self, path: str) -> None:
+        writer = _sqlite_connect(path, busy_timeout_ms=0)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")
+        self._writer = _SqliteConn(writer)
+        # SQLite allows one writer at a time: writes queue on this lock rather than
+        # fighting over the file lock.
         self._write_lock = asyncio.Lock()
         # An in-memory database exists only in its one connection: read through it too.
-        self._in_memory = path == ":memory:" or path.startswith("file::memory:")
-        self._reader_local = threading.local()
-        self._reader_conns: list[sqlite3.Connection] = []
-        self._reader_executor = (
-            None
-            if self._in_memory
-            else ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
-        )
-        self._path = path
+        in_memory = path == ":memory:" or path.startswith("file::memory:")
+        # Reads go to a second connection, which WAL lets read the last committed state
+        # while the writer's transaction is open.
+        self._reader = None if in_memory else _SqliteConn(_sqlite_connect(path, busy_timeout_ms=0))
+        self._checkpointer = None if in_memory else _Checkpointer(path)
 
-    def _reader(self) -> sqlite3.Connection:
-        # Runs in a reader thread: each thread keeps its own connection.
-        conn = getattr(self._reader_local, "conn", None)
-        if conn is None:
-            conn = self._reader_local.conn = _sqlite_connect(self._path)
-            self._reader_conns.append(conn)
-        return conn
-
-    async def _read(self, fn: Callable[..., T], sql: str, args: Sequence[Any]) -> T:
-        if self._reader_executor is None:
-            async with self._write_lock:
-                return await self._writer._run(fn, self._writer._conn, sql, args)
-        return await asyncio.get_running_loop().run_in_executor(
-            self._reader_executor, lambda: fn(self._reader(), sql, args)
-        )
+    def _committed(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
 
     async def execute(self, sql: str, *args: Any) -> None:
         async with self._write_lock:
             await self._writer.execute(sql, *args)
+        self._committed()
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:  # no transaction to begin and commit for nothing
+            return
         async with self._write_lock:
-            await self._writer._run(
-                _sq_executemany_atomic, self._writer._conn, sql, list(rows)
-            )
+            await self._writer.executemany_atomic(sql, rows)
+        self._committed()
 
     async def fetchone(self, sql: str, *args: Any) -> tuple | None:
-        # A statement with RETURNING writes: it belongs on the writer.
-        if _writes(sql):
+        if self._reader is None or _writes(sql):
             async with self._write_lock:
-                return await self._writer.fetchone(sql, *args)
-        return await self._read(_sq_fetchone, sql, args)
+                row = await self._writer.fetchone(sql, *args)
+            self._committed()
+            return row
+        return await self._reader.fetchone(sql, *args)
 
     async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
-        if _writes(sql):
+        if self._reader is None or _writes(sql):
             async with self._write_lock:
-                return await self._writer.fetchall(sql, *args)
-        return await self._read(_sq_fetchall, sql, args)
+                rows = await self._writer.fetchall(sql, *args)
+            self._committed()
+            return rows
+        return await self._reader.fetchall(sql, *args)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
@@ -242,21 +284,18 @@ class SqliteDatabase(Database):
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+        self._committed()
 
     async def close(self) -> None:
         async with self._write_lock:
-            await self._writer._run(self._writer._conn.close)
-        self._writer_executor.shutdown(wait=True)
-        if self._reader_executor is not None:
-            self._reader_executor.shutdown(wait=True)
-        for conn in self._reader_conns:
-            conn.close()
+            if self._checkpointer is not None:
+                self._checkpointer.stop()
+            if self._reader is not None:
+                self._reader._conn.close()
+            self._writer._conn.close()
 
 
-_READ_RE = re.compile(r"\s*(SELECT|VALUES|EXPLAIN|PRAGMA)\b", re.I)
-_CTE_WRITE_RE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.I)
-
-
+@functools.lru_cache(maxsize=4096)
 def _writes(sql: str) -> bool:
     """Whether a fetch statement writes (`INSERT ... RETURNING`, a CTE that updates)."""
     if _READ_RE.match(sql):
@@ -264,6 +303,10 @@ def _writes(sql: str) -> bool:
     if sql.lstrip()[:4].upper() == "WITH":
         return _CTE_WRITE_RE.search(sql) is not None
     return True
+
+
+_READ_RE = re.compile(r"\s*(SELECT|VALUES|EXPLAIN|PRAGMA)\b", re.I)
+_CTE_WRITE_RE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.I)
 
 
 # --- PostgreSQL -----------------------------------------------------------------------

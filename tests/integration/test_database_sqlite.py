@@ -1,0 +1,78 @@
+"""SQLite specifics of the SQL layer: statements run on the event loop's thread, so the
+layer itself must wait for other processes' locks without blocking the loop, keep reads
+apart from the open write transaction, and checkpoint the WAL off the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+from ranvier.storage.database import SqliteDatabase
+
+
+async def _open(tmp_path: Path) -> tuple[SqliteDatabase, str]:
+    path = str(tmp_path / "db.sqlite")
+    db = SqliteDatabase(path)
+    await db.execute("CREATE TABLE kv (k TEXT PRIMARY KEY, v BIGINT)")
+    return db, path
+
+
+async def test_a_write_waits_for_another_process_lock_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    db, path = await _open(tmp_path)
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # as another process's writer would
+    release = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    release.start()
+    try:
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        await db.execute("INSERT INTO kv (k, v) VALUES ('a', 1)")
+        ticker.cancel()
+        # The write went through once the lock was free, and the loop ran meanwhile.
+        assert await db.fetchval("SELECT v FROM kv WHERE k = 'a'") == 1
+        assert ticks >= 10
+    finally:
+        release.join()
+        holder.close()
+        await db.close()
+
+
+async def test_reads_outside_a_transaction_see_only_committed_rows(tmp_path: Path) -> None:
+    db, _ = await _open(tmp_path)
+    try:
+        async with db.transaction() as txn:
+            await txn.execute("INSERT INTO kv (k, v) VALUES ('a', 1)")
+            assert await txn.fetchval("SELECT count(*) FROM kv") == 1
+            assert await db.fetchval("SELECT count(*) FROM kv") == 0
+        assert await db.fetchval("SELECT count(*) FROM kv") == 1
+    finally:
+        await db.close()
+
+
+async def test_the_wal_is_checkpointed_into_the_database_file(tmp_path: Path) -> None:
+    db, path = await _open(tmp_path)
+    try:
+        before = Path(path).stat().st_size
+        payload = "x" * 1000
+        for i in range(300):  # about 300 pages, each commit on its own
+            await db.execute("INSERT INTO kv (k, v) VALUES (?, ?)", f"{payload}{i}", i)
+        # The event-loop connections never checkpoint; the checkpoint thread copies the
+        # pages into the main file shortly after the commits.
+        for _ in range(50):
+            if Path(path).stat().st_size > before + 200_000:
+                break
+            await asyncio.sleep(0.1)
+        assert Path(path).stat().st_size > before + 200_000
+    finally:
+        await db.close()
