@@ -4,6 +4,7 @@ import json
 import math
 from typing import Any
 
+import canonicaljson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -175,3 +176,20 @@ def test_strict_check_agrees_with_the_spec_predicate(value: Any) -> None:
     else:
         accepted = True
     assert accepted == _strictly_valid(value)
+
+
+@given(any_json)
+def test_fast_encoder_matches_the_reference_encoder(value: Any) -> None:
+    # Strings, ints and the rest go through orjson; these must be the bytes that
+    # matrix-org's canonicaljson (what other servers hash) makes of every value.
+    assert encode_canonical_json(value) == canonicaljson.encode_canonical_json(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": 2**64}, {"a": -(2**70)}, {1: "non-string key"}, {"a": [1, {"b": 0.1}]}],
+)
+def test_values_orjson_cannot_encode_canonically_take_the_reference_encoder(
+    value: Any,
+) -> None:
+    assert encode_canonical_json(value) == canonicaljson.encode_canonical_json(value)
