@@ -76,61 +76,62 @@ class NotificationsService:
         ]
         if not events:
             return
-        local_members = [u for u in room.members if u.endswith(self._local_suffix)]
-        rulesets = await self._push_rules.rulesets_for_users(local_members)
-        # Users evaluated one by one whatever the event: their own rules, or an ID
-        # that no shared result may stand for. Everyone else shares one evaluation
-        # per event unless the event names them, so a member costs nearly nothing.
-        alone = {u for u in local_members if not rulesets[u].defaults_only or not globless(u)}
-        by_lower: dict[str, list[str]] = {}
-        for user_id in local_members:
-            by_lower.setdefault(user_id.lower(), []).append(user_id)
+        await room.check_rules(self._push_rules)
         actions: list[PushAction] = []
         for s in events:
             event = s.event
-            recipients = dict.fromkeys(local_members)
+            evaluated = _evaluated(event)
+            state_key, mentioned = named_by(evaluated)
+            # Users evaluated one by one: their own rules, an ID that no shared result
+            # may stand for, or named by the event. Every other local member shares
+            # one evaluation, so a member costs nearly nothing.
+            individual = set(room.alone)
+            individual.update(u for u in mentioned if u in room.local)
+            individual.update(room.by_lower.get(state_key or "", ()))
             invitee = event.state_key or ""
             if (
                 event.type == "m.room.member"
                 and event.membership == "invite"
                 and invitee.endswith(self._local_suffix)
-                and invitee not in recipients
+                and invitee not in room.local
             ):
-                recipients[invitee] = None
-                ruleset = (await self._push_rules.rulesets_for_users([invitee]))[invitee]
-                rulesets[invitee] = ruleset
-            recipients.pop(event.sender, None)
-            evaluated = _evaluated(event)
-            state_key, mentioned = named_by(evaluated)
-            individual = alone & recipients.keys()
-            individual.update(u for u in mentioned if u in recipients)
-            individual.update(u for u in by_lower.get(state_key or "", ()) if u in recipients)
-            if invitee in recipients and invitee not in by_lower:
                 individual.add(invitee)
+            individual.discard(event.sender)
+            anyone = next(
+                (u for u in room.local if u not in individual and u != event.sender), None
+            )
+            rulesets = await self._push_rules.rulesets_for_users(
+                [*individual, anyone] if anyone is not None else individual
+            )
             ctx = PushContext(
                 user_id="",
                 room_member_count=len(room.members),
                 sender_power_level=get_user_power_level(event.sender, room.auth),
                 notification_levels=room.levels,
             )
-            results: dict[str, Evaluation] = {}
+            results: list[tuple[str, Evaluation]] = []
             for user_id in individual:
-                results[user_id] = evaluate(
+                result = evaluate(
                     rulesets[user_id].rules, evaluated,
                     replace(ctx, user_id=user_id, display_name=room.members.get(user_id)),
                 )
-            if len(individual) < len(recipients):
-                anyone = next(u for u in recipients if u not in individual)
+                if result.notify or result.highlight:
+                    results.append((user_id, result))
+            if anyone is not None:
                 shared = evaluate(rulesets[anyone].rules, evaluated, replace(ctx, user_id=anyone))
                 if shared.notify or shared.highlight:
-                    results.update((u, shared) for u in recipients if u not in individual)
+                    results.extend(
+                        (u, shared) for u in room.local
+                        if u not in individual and u != event.sender
+                    )
             thread = thread_of(event)
-            for user_id, result in results.items():
-                if result.notify or result.highlight:
-                    actions.append(PushAction(
-                        user_id, event.event_id, room_id, s.stream_ordering, thread,
-                        result.notify, result.highlight, result.actions,
-                    ))
+            actions.extend(
+                PushAction(
+                    user_id, event.event_id, room_id, s.stream_ordering, thread,
+                    result.notify, result.highlight, result.actions,
+                )
+                for user_id, result in results
+            )
         await self._store.add(actions)
 
     async def _room_state(
@@ -147,7 +148,7 @@ class NotificationsService:
             room.apply(delta)
             return room
         state = await current_state_events(self._state, self._events, room_id)
-        room = _RoomPushState()
+        room = _RoomPushState(self._local_suffix)
         room.apply(state)
         self._rooms.set(room_id, room)
         return room
@@ -217,20 +218,34 @@ def _display_name(member: Event) -> str | None:
 class _RoomPushState:
     """What push conditions read from a room's current state: joined members with
     their display names, the create and power levels events (the sender's power
-    level) and the notification levels."""
+    level) and the notification levels; and, kept up to date member by member so that
+    an event costs no walk over the whole room, the local members, who among them is
+    evaluated on their own, and their IDs by lower case (state keys name them so)."""
 
-    def __init__(self) -> None:
+    def __init__(self, local_suffix: str) -> None:
+        self._local_suffix = local_suffix
         self.members: dict[str, str | None] = {}
         self.auth: dict[StateKey, Event] = {}
         self.levels: dict[str, int] = _notification_levels({})
+        #: local joined members, in join order
+        self.local: dict[str, None] = {}
+        self.by_lower: dict[str, list[str]] = {}
+        #: local members with rules of their own, or an ID with glob characters
+        self.alone: set[str] = set()
+        #: local members whose rules `check_rules` has not looked at yet
+        self._unchecked: set[str] = set()
+        #: the push rules generation `alone` was computed at
+        self._rules_generation = -1
 
     def apply(self, changes: Mapping[StateKey, Event | None]) -> None:
         for key, event in changes.items():
             if key[0] == "m.room.member":
                 if event is not None and event.membership == "join":
                     self.members[key[1]] = _display_name(event)
+                    self._add_local(key[1])
                 else:
                     self.members.pop(key[1], None)
+                    self._remove_local(key[1])
             elif key in (CREATE_KEY, POWER_LEVELS_KEY):
                 if event is None:
                     self.auth.pop(key, None)
@@ -238,3 +253,38 @@ class _RoomPushState:
                     self.auth[key] = event
                 if key == POWER_LEVELS_KEY:
                     self.levels = _notification_levels(event.content if event else {})
+
+    def _add_local(self, user_id: str) -> None:
+        if not user_id.endswith(self._local_suffix) or user_id in self.local:
+            return
+        self.local[user_id] = None
+        self.by_lower.setdefault(user_id.lower(), []).append(user_id)
+        self._unchecked.add(user_id)
+
+    def _remove_local(self, user_id: str) -> None:
+        if user_id not in self.local:
+            return
+        del self.local[user_id]
+        same = self.by_lower[user_id.lower()]
+        same.remove(user_id)
+        if not same:
+            del self.by_lower[user_id.lower()]
+        self.alone.discard(user_id)
+        self._unchecked.discard(user_id)
+
+    async def check_rules(self, push_rules: PushRulesService) -> None:
+        """Bring `alone` up to date: the members who joined since, or everyone when
+        anyone's push rules changed."""
+        generation = push_rules.generation
+        if generation != self._rules_generation:
+            self._rules_generation = generation
+            self.alone.clear()
+            self._unchecked = set(self.local)
+        if not self._unchecked:
+            return
+        checking, self._unchecked = self._unchecked, set()
+        rulesets = await push_rules.rulesets_for_users(checking)
+        self.alone.update(
+            u for u in checking
+            if u in self.local and (not rulesets[u].defaults_only or not globless(u))
+        )

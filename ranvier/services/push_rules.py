@@ -55,6 +55,12 @@ class PushRulesService:
         self._cache: LruCache[str, Ruleset] = LruCache(RULESET_CACHE_SIZE)
         self._generation = 0
 
+    @property
+    def generation(self) -> int:
+        """Changes whenever anyone's rules change: what is derived from rulesets (who
+        is on the server-default rules) is stale once it moves."""
+        return self._generation
+
     # --- reading ---------------------------------------------------------------------
 
     async def rules_for_user(self, user_id: str) -> list[PushRule]:

@@ -94,3 +94,30 @@ async def _actions(server: HomeServer, user_id: str, room_id: str) -> list[list[
         " ORDER BY stream_ordering", user_id, room_id,
     )
     return [orjson.loads(r[0]) for r in rows]
+
+
+async def test_a_member_with_own_rules_joining_a_cached_room_is_evaluated_alone(
+    server: HomeServer, client: Any
+) -> None:
+    alice, bob, room_id = await setup(server, client)
+    dave = await make_user(server, "dave")
+    await ok(client, "PUT", "/pushrules/global/underride/.m.rule.message/enabled", dave,
+             {"enabled": False})
+    # The room's members are cached (with their rules looked at) before dave joins.
+    await send_message(client, bob, room_id, "warm the cache", "1")
+    await ok(client, "POST", f"/rooms/{q(room_id)}/join", dave, {})
+    await send(client, bob, room_id, {"msgtype": "m.text", "body": "four of us"})
+    assert await _actions(server, dave.user_id, room_id) == []
+    assert await server.notifications.unread_counts(alice.user_id, room_id) == (2, 0)
+
+
+async def test_a_member_who_left_a_cached_room_is_no_longer_notified(
+    server: HomeServer, client: Any
+) -> None:
+    alice, bob, room_id = await setup(server, client)
+    dave = await make_user(server, "dave")
+    await ok(client, "POST", f"/rooms/{q(room_id)}/join", dave, {})
+    await send(client, bob, room_id, {"msgtype": "m.text", "body": "all four"})
+    await ok(client, "POST", f"/rooms/{q(room_id)}/leave", dave, {})
+    await send(client, bob, room_id, {"msgtype": "m.text", "body": "dave gone"})
+    assert await _actions(server, dave.user_id, room_id) == [["notify"]]
