@@ -113,6 +113,23 @@ def _is_busy(e: sqlite3.OperationalError) -> bool:
     return code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
+async def _retrying_busy(attempt: Callable[[], T]) -> T:
+    """Run `attempt`; while another process holds the lock it needs, sleep on the loop
+    and try again, for up to _BUSY_TIMEOUT_S."""
+    deadline = time.monotonic() + _BUSY_TIMEOUT_S
+    delay = 0.001
+    while True:
+        try:
+            return attempt()
+        except sqlite3.IntegrityError as e:
+            raise IntegrityError(str(e)) from e
+        except sqlite3.OperationalError as e:
+            if not _is_busy(e) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 class _SqliteConn(Connection):
     """One sqlite3 connection, called directly on the event loop's thread.
 
@@ -128,25 +145,7 @@ class _SqliteConn(Connection):
         self._conn = conn
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
-        try:
-            return fn(*args)
-        except sqlite3.IntegrityError as e:
-            raise IntegrityError(str(e)) from e
-        except sqlite3.OperationalError as e:
-            if not _is_busy(e):
-                raise
-        deadline = time.monotonic() + _BUSY_TIMEOUT_S
-        delay = 0.001
-        while True:
-            await asyncio.sleep(delay)
-            try:
-                return fn(*args)
-            except sqlite3.IntegrityError as e:
-                raise IntegrityError(str(e)) from e
-            except sqlite3.OperationalError as e:
-                if not _is_busy(e) or time.monotonic() > deadline:
-                    raise
-            delay = min(delay * 2, 0.05)
+        return await _retrying_busy(lambda: fn(*args))
 
     async def execute(self, sql: str, *args: Any) -> None:
         await self._run(self._conn.execute, sql, args)
@@ -256,21 +255,30 @@ class SqliteDatabase(Database):
             await self._writer.executemany_atomic(sql, rows)
         self._committed()
 
+    def _idle_connection(self) -> sqlite3.Connection:
+        """The connection a read outside a transaction uses: the writer while no
+        transaction is open on it (its page cache holds what was just written; the
+        reader's is dropped whenever the writer commits), else the reader, which sees
+        only committed data."""
+        if self._reader is None or not self._write_lock.locked():
+            return self._writer._conn
+        return self._reader._conn
+
     async def fetchone(self, sql: str, *args: Any) -> tuple | None:
-        if self._reader is None or _writes(sql):
+        if _writes(sql) or self._reader is None:
             async with self._write_lock:
                 row = await self._writer.fetchone(sql, *args)
             self._committed()
             return row
-        return await self._reader.fetchone(sql, *args)
+        return await _retrying_busy(lambda: _fetchone(self._idle_connection(), sql, args))
 
     async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
-        if self._reader is None or _writes(sql):
+        if _writes(sql) or self._reader is None:
             async with self._write_lock:
                 rows = await self._writer.fetchall(sql, *args)
             self._committed()
             return rows
-        return await self._reader.fetchall(sql, *args)
+        return await _retrying_busy(lambda: _fetchall(self._idle_connection(), sql, args))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
