@@ -21,7 +21,7 @@ from ranvier.notifier import Notifier
 from ranvier.protocol.filters import RoomEventFilter, parse_filter
 from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.room_reader import ROOM_START, RoomReader
-from ranvier.services.sync import SyncRequest, SyncService, SyncSources
+from ranvier.services.sync import MAX_MET_MEMBERS, SyncRequest, SyncService, SyncSources
 from ranvier.services.tokens import SyncToken, room_token
 from ranvier.services.visibility import VisibilityChecker
 from ranvier.storage.events import EventsStore
@@ -206,6 +206,9 @@ class LegacySyncService:
         for room_id, section in rooms["leave"].items():
             membership = _own_membership(section, user_id) or "leave"
             out.append(_room_from_sync(room_id, membership, section, end))
+        for room in out:  # old_sync.yaml: whether the room is in the directory
+            stored = await self._rooms.get_room(room["room_id"])
+            room["visibility"] = "public" if stored is not None and stored.is_public else "private"
         for room_id in rooms["invite"]:
             entry: dict[str, Any] = {"room_id": room_id, "membership": "invite"}
             current = await self._rooms.get_local_membership(user_id, room_id)
@@ -221,10 +224,15 @@ class LegacySyncService:
             for event in section.get("ephemeral", {}).get("events", [])
             if event["type"] == "m.receipt"
         ]
+        presence = synced["presence"]["events"]
+        if not any(event["sender"] == user_id for event in presence):
+            # The user's own presence, offline included (a new user has never been
+            # online): Synapse always sends it here, and SyTest reads it (SYT-34).
+            presence += await self._sources.presence.current_for_sync([user_id])
         return {
             "end": end,
             "rooms": out,
-            "presence": _legacy_presence(synced["presence"]["events"]),
+            "presence": _legacy_presence(presence),
             "account_data": global_data,
             "receipts": receipts,
         }
@@ -255,7 +263,10 @@ class LegacySyncService:
                 user_id, None, end.account_data
             )
             account_data = by_room.get(room_id, [])
+        # A member's view has the room's receipts and its members' presence; a former
+        # member or a reader of a world-readable room gets neither.
         receipts: list[dict[str, Any]] = []
+        presence: list[dict[str, Any]] = []
         if current is not None and current[0] == "join":
             content = await self._sources.receipts.changes_for_sync(
                 user_id, [room_id], None, end.receipts
@@ -263,11 +274,16 @@ class LegacySyncService:
             if room_id in content:
                 receipts.append({"type": "m.receipt", "room_id": room_id,
                                  "content": content[room_id]})
+            # (at most as many members as /sync sends for a newly joined room)
+            members = (await self._rooms.get_joined_members(room_id))[:MAX_MET_MEMBERS]
+            presence = _legacy_presence(
+                await self._sources.presence.current_for_sync(members)
+            )
         # `start` is where /messages continues backwards; with nothing left, the room's
         # start (the spec lets it be omitted then, but Synapse always sends it and
         # clients of this API, and SyTest, read it).
         messages: dict[str, Any] = {
-            "chunk": list(reversed(page["chunk"])),
+            "chunk": [_legacy_event(e, room_id) for e in reversed(page["chunk"])],
             "start": page.get("end", room_token(ROOM_START)),
             "end": str(end),
         }
@@ -275,7 +291,7 @@ class LegacySyncService:
             "room_id": room_id,
             "messages": messages,
             "state": state,
-            "presence": [],
+            "presence": presence,
             "receipts": receipts,
             "account_data": account_data,
         }
@@ -287,7 +303,7 @@ class LegacySyncService:
         self, events: list[Any], user_id: str, device_id: str | None
     ) -> list[dict[str, Any]]:
         served = await self._serializer.serialize(events, user_id=user_id, device_id=device_id)
-        return [{**e, "room_id": s.event.room_id} for e, s in zip(served, events, strict=True)]
+        return [_legacy_event(e, s.event.room_id) for e, s in zip(served, events, strict=True)]
 
 
 def _room_from_sync(
@@ -299,9 +315,9 @@ def _room_from_sync(
     state: dict[tuple[str, str], dict[str, Any]] = {}
     for event in [*section["state"]["events"], *timeline["events"]]:
         if "state_key" in event:
-            state[(event["type"], event["state_key"])] = {**event, "room_id": room_id}
+            state[(event["type"], event["state_key"])] = _legacy_event(event, room_id)
     messages: dict[str, Any] = {
-        "chunk": [{**e, "room_id": room_id} for e in timeline["events"]],
+        "chunk": [_legacy_event(e, room_id) for e in timeline["events"]],
         "end": end,
     }
     if timeline.get("prev_batch"):
@@ -313,6 +329,12 @@ def _room_from_sync(
         "state": list(state.values()),
         "account_data": section.get("account_data", {}).get("events", []),
     }
+
+
+def _legacy_event(event: dict[str, Any], room_id: str) -> dict[str, Any]:
+    """A room event as the old APIs gave it: with its `room_id`, and the sender also as
+    `user_id` (the r0-era field; Synapse still sends it there, and SyTest reads it)."""
+    return {**event, "room_id": room_id, "user_id": event["sender"]}
 
 
 def _legacy_presence(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -253,3 +253,39 @@ async def test_room_initial_sync_has_a_start_even_with_the_whole_history(
         f"/rooms/{q(room_id)}/messages?dir=b&limit=1&from={body['messages']['start']}", alice,
     )
     assert older["chunk"][0]["event_id"] != body["messages"]["chunk"][0]["event_id"]
+
+
+async def test_initial_sync_gives_visibility_and_own_presence_of_a_new_user(
+    client: Any, alice: User, bob: User
+) -> None:
+    body = await ok(client, "GET", "/initialSync", bob)
+    # Bob has no room and was never online: his own presence is there all the same.
+    (own,) = body["presence"]
+    assert own["content"] == {"presence": "offline", "user_id": bob.user_id}
+    public = await create_room(client, alice, visibility="public")
+    private = await create_room(client, alice)
+    body = await ok(client, "GET", "/initialSync", alice)
+    visibility = {r["room_id"]: r["visibility"] for r in body["rooms"]}
+    assert visibility == {public: "public", private: "private"}
+
+
+async def test_legacy_events_carry_user_id_and_room_initial_sync_the_members_presence(
+    client: Any, alice: User, bob: User
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/rooms/{q(room_id)}/join", bob, {})
+    user = q(alice.user_id)
+    await ok(client, "PUT", f"/presence/{user}/status", alice,
+             {"presence": "online", "status_msg": "Online"})
+    body = await ok(client, "GET", f"/rooms/{q(room_id)}/initialSync", alice)
+    members = {e["user_id"]: e for e in body["state"] if e["type"] == "m.room.member"}
+    assert set(members) == {alice.user_id, bob.user_id}
+    assert all(e["user_id"] == e["sender"] for e in body["messages"]["chunk"])
+    presence = {p["content"]["user_id"]: p["content"] for p in body["presence"]}
+    assert set(presence) == {alice.user_id, bob.user_id}
+    assert (presence[alice.user_id]["presence"], presence[alice.user_id]["status_msg"]) == (
+        "online", "Online"
+    )
+    rooms = (await ok(client, "GET", "/initialSync", alice))["rooms"]
+    (room,) = [r for r in rooms if r["room_id"] == room_id]
+    assert all(e["user_id"] == e["sender"] for e in room["state"] + room["messages"]["chunk"])
