@@ -113,6 +113,12 @@ def test_signature_check_refuses_unusable_keys(key_id: str, public_key: str | No
         verify_key_signature(keys, USER, key_id, public_key or public)
 
 
+def test_missing_signature_does_not_verify() -> None:
+    keys, public = device_keys()
+    with pytest.raises(SignatureError):
+        verify_key_signature({**keys, "signatures": {}}, USER, "ed25519:DEV", public)
+
+
 def test_signature_by_another_key_does_not_verify() -> None:
     keys, _ = device_keys()
     _, other_public = key_pair("DEV")
