@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 from ranvier.storage.database import SqliteDatabase
+from ranvier.storage.migrations import SCHEMA_DIR, apply_migrations
 
 
 async def _open(tmp_path: Path) -> tuple[SqliteDatabase, str]:
@@ -74,5 +75,40 @@ async def test_the_wal_is_checkpointed_into_the_database_file(tmp_path: Path) ->
                 break
             await asyncio.sleep(0.1)
         assert Path(path).stat().st_size > before + 200_000
+    finally:
+        await db.close()
+
+
+async def test_compacting_migrations_keep_rows_and_drop_the_rowid(tmp_path: Path) -> None:
+    # A database as it was before 0012, with rows in the tables it rebuilds.
+    older = tmp_path / "older"
+    older.mkdir()
+    for f in SCHEMA_DIR.glob("*.sql"):
+        if f.name < "0012" and not f.name.endswith(".postgres.sql"):
+            (older / f.name).write_text(f.read_text())
+    db = SqliteDatabase(str(tmp_path / "old.db"))
+    try:
+        await apply_migrations(db, older)
+        await db.execute("INSERT INTO event_edges (event_id, prev_event_id) VALUES ('$b', '$a')")
+        await db.execute(
+            "INSERT INTO current_state (room_id, type, state_key, event_id, membership)"
+            " VALUES ('!r', 'm.room.member', '@u:x', '$m', 'join')"
+        )
+        await apply_migrations(db)
+        assert await db.fetchall("SELECT event_id, prev_event_id FROM event_edges") == [
+            ("$b", "$a")
+        ]
+        assert await db.fetchval(
+            "SELECT membership FROM current_state WHERE state_key = '@u:x'"
+        ) == "join"
+        without_rowid = {
+            row[0] for row in await db.fetchall("SELECT name FROM pragma_table_list WHERE wr = 1")
+        }
+        assert {"event_edges", "current_state", "receipts", "event_txn_ids"} <= without_rowid
+        # The indexes came back with the rebuilt tables.
+        assert await db.fetchval(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+            " AND name IN ('event_edges_prev', 'receipts_room_stream', 'event_txn_ids_event')"
+        ) == 3
     finally:
         await db.close()

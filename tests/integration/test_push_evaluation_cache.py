@@ -114,7 +114,7 @@ async def test_a_member_with_own_rules_joining_a_cached_room_is_evaluated_alone(
 async def test_a_member_who_left_a_cached_room_is_no_longer_notified(
     server: HomeServer, client: Any
 ) -> None:
-    alice, bob, room_id = await setup(server, client)
+    _alice, bob, room_id = await setup(server, client)
     dave = await make_user(server, "dave")
     await ok(client, "POST", f"/rooms/{q(room_id)}/join", dave, {})
     await send(client, bob, room_id, {"msgtype": "m.text", "body": "all four"})

@@ -1,0 +1,2 @@
+-- SQLite only (0063_compact_receipts.sqlite.sql).
+SELECT 1;
