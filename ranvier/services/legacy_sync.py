@@ -7,7 +7,9 @@ room's initial sync are tokens `/events` continues from, and back. `/events` is 
 user's whole stream flattened into one list in stream order: room events (each with
 its `room_id`), then typing, receipts, presence and account data changes (room ones
 with a `room_id`); its `limit` bounds the room events, so a client that pages with it
-never skips one.
+never skips one. With `room_id` (one room, peeking included) it is that room's events,
+typing, receipts and its members' presence. Events carry `user_id` beside `sender`, as
+in r0.
 """
 
 from __future__ import annotations
@@ -160,6 +162,12 @@ class LegacySyncService:
                 for room_id, content in receipts.items()
             ]
         if not with_user_streams:
+            # One room's events: its members' presence, not the user's contacts'.
+            if start.presence != to.presence:
+                for room_id in room_ids:
+                    out += _legacy_presence(await self._sources.presence.changes_in_room(
+                        room_id, start.presence, to.presence
+                    ))
             return out
         if start.presence != to.presence:
             out += _legacy_presence(await self._sources.presence.changes_for_sync(

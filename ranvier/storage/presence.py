@@ -80,6 +80,18 @@ class PresenceStore:
         )
         return [_presence(r) for r in rows]
 
+    async def changes_in_room(self, room_id: str, from_pos: int, to_pos: int) -> list[Presence]:
+        """Presence changed in (from_pos, to_pos] of the room's joined members (what a
+        reader of that one room, a member or not, is told: GET /events?room_id=)."""
+        rows = await self._db.fetchall(
+            f"SELECT {_COLUMNS} FROM presence p JOIN current_state c"
+            " ON c.room_id = ? AND c.type = 'm.room.member' AND c.state_key = p.user_id"
+            " AND c.membership = 'join'"
+            " WHERE p.stream_id > ? AND p.stream_id <= ? ORDER BY p.stream_id",
+            room_id, from_pos, to_pos,
+        )
+        return [_presence(r) for r in rows]
+
     async def shares_room(self, user_id: str, other_user_id: str) -> bool:
         """Whether `other_user_id` is `user_id` or shares a joined room with them."""
         value = await self._db.fetchval(

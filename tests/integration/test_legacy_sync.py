@@ -289,3 +289,20 @@ async def test_legacy_events_carry_user_id_and_room_initial_sync_the_members_pre
     rooms = (await ok(client, "GET", "/initialSync", alice))["rooms"]
     (room,) = [r for r in rooms if r["room_id"] == room_id]
     assert all(e["user_id"] == e["sender"] for e in room["state"] + room["messages"]["chunk"])
+
+
+async def test_events_of_one_room_carry_its_members_presence_to_a_peeker(
+    client: Any, unchecked: Any, alice: User, bob: User
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "PUT", f"/rooms/{q(room_id)}/state/m.room.history_visibility/", alice,
+             {"history_visibility": "world_readable"})
+    token = (await events(unchecked, bob, room_id=room_id, timeout=0))["end"]
+    for user in (alice, bob):  # Bob is not in the room: his presence is not its news
+        await ok(client, "PUT", f"/presence/{q(user.user_id)}/status", user,
+                 {"presence": "online", "status_msg": "lemurs"})
+    body = await events(unchecked, bob, room_id=room_id, timeout=0, **{"from": token})
+    presence = [e for e in body["chunk"] if e["type"] == "m.presence"]
+    assert [(p["content"]["user_id"], p["content"]["status_msg"]) for p in presence] == [
+        (alice.user_id, "lemurs")
+    ]
