@@ -105,6 +105,14 @@ async def test_compacting_migrations_keep_rows_and_drop_the_rowid(tmp_path: Path
             row[0] for row in await db.fetchall("SELECT name FROM pragma_table_list WHERE wr = 1")
         }
         assert {"event_edges", "current_state", "receipts", "event_txn_ids"} <= without_rowid
+        # events and state_groups are keyed by their rowid (0013): no index of the key
+        # beside the table (events keeps the one of its UNIQUE event_id).
+        for table, autoindexes in (("events", 1), ("state_groups", 0)):
+            assert await db.fetchval(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?"
+                " AND name LIKE 'sqlite_autoindex_%'",
+                table,
+            ) == autoindexes
         # The indexes came back with the rebuilt tables.
         assert await db.fetchval(
             "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
