@@ -103,6 +103,10 @@ class _Timeline:
     start_state: StateMap | None
     new_groups: list[NewStateGroup] = field(default_factory=list)
     items: list[EventToPersist] = field(default_factory=list)
+    #: event ID -> the state keys its state after differs from `start_state` in, when
+    #: known without comparing whole maps (the batch built it from `start_state` one
+    #: event at a time); None when not known (resolution, state given, or fetched)
+    changed_keys: dict[str, frozenset[StateKey] | None] = field(default_factory=dict)
 
     def pending(self) -> dict[str, Event]:
         """The batch's events so far (not in the store until the batch commits)."""
@@ -235,6 +239,7 @@ class EventPersister:
         n_after, extremities, n_groups, n_items = mark
         for event_id in list(timeline.after)[n_after:]:
             del timeline.after[event_id]
+            timeline.changed_keys.pop(event_id, None)
         timeline.extremities = extremities
         del timeline.new_groups[n_groups:]
         del timeline.items[n_items:]
@@ -249,9 +254,12 @@ class EventPersister:
         }
         depths = {event_id: events[event_id].event.depth for event_id in extremities}
         start_state = after[extremities[0]][1] if len(extremities) == 1 else None
-        return _Timeline(
+        timeline = _Timeline(
             room_version, after, set(extremities), depths, frozenset(extremities), start_state
         )
+        if start_state is not None:
+            timeline.changed_keys[extremities[0]] = frozenset()
+        return timeline
 
     async def _add(
         self, room_id: str, timeline: _Timeline, item: Builder | IncomingEvent
@@ -275,8 +283,11 @@ class EventPersister:
         event = incoming.event
         if event.room_id != room_id:
             raise ValueError(f"event {event.event_id} is not in room {room_id}")
+        changed = _changed_keys_before(timeline, prevs, before_group, incoming.state_before)
         after_group, after = before_group, before
         if event.is_state() and incoming.rejected_reason is None:
+            if changed is not None:
+                changed = changed | {event.state_pair}
             after = MappingProxyType({**before, event.state_pair: event.event_id})
             group = await self._state.new_group(room_id, before_group, after)
             timeline.new_groups.append(group)
@@ -291,6 +302,7 @@ class EventPersister:
             )
         )
         timeline.after[event.event_id] = (after_group, after)
+        timeline.changed_keys[event.event_id] = changed
         timeline.depths[event.event_id] = event.depth
         # Rejected and soft-failed events stay out of the graph's tips: nothing new
         # should build on them.
@@ -358,10 +370,17 @@ class EventPersister:
             else await self._resolver.resolve(timeline.room_version, states, timeline.pending())
         )
         old_state = timeline.start_state
+        keys = _known_changed_keys(timeline)
         if old_state is None:
             old_state = await self._state.get_current_state(room_id)
-        changed = {k: v for k, v in new_state.items() if old_state.get(k) != v}
-        removed = [k for k in old_state if k not in new_state]
+        if keys is not None:
+            # Built from the batch's start one event at a time: only the keys those
+            # events set can differ, so a large room costs no walk over its state.
+            changed = {k: new_state[k] for k in keys if old_state.get(k) != new_state.get(k)}
+            removed = []
+        else:
+            changed = {k: v for k, v in new_state.items() if old_state.get(k) != v}
+            removed = [k for k in old_state if k not in new_state]
         in_batch = {item.event.event_id: item.event for item in timeline.items}
         fetched = await self._events.get_events(e for e in changed.values() if e not in in_batch)
         delta: dict[StateKey, Event | None] = {k: None for k in removed}
@@ -375,3 +394,26 @@ class EventPersister:
             and etype == "m.room.member"
             and state_key.endswith(self._local_suffix)
         ]
+
+
+def _changed_keys_before(
+    timeline: _Timeline, prevs: Sequence[str], before_group: int, given: StateMap | None
+) -> frozenset[StateKey] | None:
+    """What the state before an event differs from the batch's start state in, when the
+    event builds on one state of this batch without resolution (else None)."""
+    if given is not None:
+        return None
+    for p in prevs:
+        known = timeline.after.get(p)
+        if known is not None and known[0] == before_group:
+            return timeline.changed_keys.get(p)
+    return None
+
+
+def _known_changed_keys(timeline: _Timeline) -> frozenset[StateKey] | None:
+    """The keys current state may have changed in, when the batch ends on one
+    extremity whose state was built from the start state event by event."""
+    if timeline.start_state is None or len(timeline.extremities) != 1:
+        return None
+    (extremity,) = timeline.extremities
+    return timeline.changed_keys.get(extremity)
