@@ -149,6 +149,22 @@ class VoipConfig:
 
 
 @dataclass(frozen=True)
+class CacheConfig:
+    """Sizes of the in-memory caches (`caches:`, after Synapse's section of that name).
+    Each size is multiplied by `global_factor`."""
+
+    global_factor: float = 1.0
+    #: Parsed events kept, measured by the bytes of their JSON (a parsed event takes
+    #: about four times its JSON in memory).
+    event_cache_size: int = 4 * 1024 * 1024
+    #: (type, state_key) entries held by each of the two state-group caches.
+    state_cache_entries: int = 100_000
+
+    def scaled(self, size: int) -> int:
+        return max(1, int(size * self.global_factor))
+
+
+@dataclass(frozen=True)
 class Config:
     server_name: str
     #: The folder relative paths were resolved against (the config file's folder).
@@ -191,6 +207,7 @@ class Config:
     #: Track and share presence (Synapse's `presence: {enabled}`).
     presence_enabled: bool = True
     voip: VoipConfig = VoipConfig()
+    caches: CacheConfig = CacheConfig()
     log_level: str = "INFO"
     report_stats: bool = False
 
@@ -390,6 +407,20 @@ def _parse_voip(raw: Mapping[str, Any]) -> VoipConfig:
     )
 
 
+def _parse_caches(raw: Mapping[str, Any]) -> CacheConfig:
+    section = _section(raw, "caches")
+    factor = float(_typed(section, "global_factor", float, 1.0, "caches."))
+    if factor <= 0:
+        raise ConfigError(f"caches.global_factor must be positive, not {factor}")
+    entries = _typed(section, "state_cache_entries", int, CacheConfig.state_cache_entries,
+                     "caches.")
+    if entries <= 0:
+        raise ConfigError(f"caches.state_cache_entries must be positive, not {entries}")
+    events = parse_size(section.get("event_cache_size", CacheConfig.event_cache_size),
+                        "caches.event_cache_size")
+    return CacheConfig(factor, events, entries)
+
+
 def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
     """Build a `Config` from the parsed YAML; relative paths are resolved against
     `config_dir`."""
@@ -488,6 +519,7 @@ def parse_config(raw: Mapping[str, Any], config_dir: Path) -> Config:
         ),
         presence_enabled=_typed(presence, "enabled", bool, True, "presence."),
         voip=_parse_voip(raw),
+        caches=_parse_caches(raw),
         log_level=log_level,
         report_stats=_typed(raw, "report_stats", bool, False),
     )

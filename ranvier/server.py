@@ -220,14 +220,15 @@ async def build_homeserver(
     config: Config, db: Database, clock: Clock | None = None
 ) -> HomeServer:
     clock = clock or Clock()
-    state = StateStore(db)
+    state = StateStore(db, config.caches.scaled(config.caches.state_cache_entries))
     rooms = RoomStore(db)
     stores = Stores(
         accounts=AccountsStore(db),
         devices=DevicesStore(db),
         uia=UIAStore(db),
         media=MediaStore(db),
-        events=EventsStore(db, state, rooms),
+        events=EventsStore(db, state, rooms,
+                           config.caches.scaled(config.caches.event_cache_size)),
         state=state,
         rooms=rooms,
         profiles=ProfileStore(db),

@@ -89,7 +89,8 @@ class ClientEventSerializer:
         replaced_ids: dict[str, str] = {}
         for event in state_events:
             if event.event_id in groups:
-                before = await self._state.get_state(groups[event.event_id][0])
+                before = await self._state.get_state_entries(
+                    groups[event.event_id][0], [event.state_pair])
                 prev_id = before.get(event.state_pair)
                 if prev_id is not None:
                     replaced_ids[event.event_id] = prev_id

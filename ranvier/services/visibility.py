@@ -64,8 +64,9 @@ class VisibilityChecker:
         # The two facts per distinct "state before", resolved with one event fetch.
         facts: dict[int, tuple[str | None, str | None]] = {}
         for gid in {g[0] for g in groups.values()}:
-            state = await self._state.get_state(gid)
-            facts[gid] = (state.get(_VISIBILITY_KEY), state.get(("m.room.member", user_id)))
+            member_key = ("m.room.member", user_id)
+            state = await self._state.get_state_entries(gid, [_VISIBILITY_KEY, member_key])
+            facts[gid] = (state.get(_VISIBILITY_KEY), state.get(member_key))
         fact_events = await self._events.get_events(
             {e for pair in facts.values() for e in pair if e is not None}
         )

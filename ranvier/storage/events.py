@@ -22,6 +22,10 @@ from ranvier.storage.rooms import MembershipChange, RoomStore
 from ranvier.storage.state import NewStateGroup, StateStore
 from ranvier.storage.stream_ids import StreamIdGenerator
 
+#: Default bound of the parsed-event cache, in bytes of event JSON (`caches` in
+#: docs/CONFIGURATION.md); parsed, an event takes about four times its JSON.
+EVENT_CACHE_BYTES = 4 * 1024 * 1024
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -78,12 +82,16 @@ BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
 
 
 class EventsStore:
-    def __init__(self, db: Database, state: StateStore, rooms: RoomStore) -> None:
+    def __init__(
+        self, db: Database, state: StateStore, rooms: RoomStore,
+        cache_bytes: int = EVENT_CACHE_BYTES,
+    ) -> None:
         self._db = db
         self._state = state
         self._rooms = rooms
         self._batch_writers: list[BatchWriter] = []
-        self._cache: LruCache[str, StoredEvent] = LruCache(20_000)
+        # Bounded by the bytes of the events' JSON: events range from 200 bytes to 64 KiB.
+        self._cache: LruCache[str, StoredEvent] = LruCache(cache_bytes)
         self.stream = StreamIdGenerator(0)
 
     async def start(self) -> None:
@@ -113,7 +121,8 @@ class EventsStore:
                     )
                     for item, pos in zip(batch.events, positions, strict=True)
                 ]
-                await self._write_events(conn, batch, stored)
+                jsons = [orjson.dumps(s.event.pdu) for s in stored]
+                await self._write_events(conn, batch, stored, jsons)
                 await self._rooms.write_new_rooms(
                     conn, [s.event for s in stored if _creates_room(s)]
                 )
@@ -125,8 +134,8 @@ class EventsStore:
                 redacted = await self._write_redactions(conn, stored)
                 for writer in self._batch_writers:
                     await writer(conn, stored)
-        for s in stored:
-            self._cache.set(s.event.event_id, s)
+        for s, js in zip(stored, jsons, strict=True):
+            self._cache.set(s.event.event_id, s, len(js))
         for event_id in redacted:
             self._cache.pop(event_id)
         return stored
@@ -142,7 +151,8 @@ class EventsStore:
 
     @staticmethod
     async def _write_events(
-        conn: Connection, batch: RoomBatch, stored: Sequence[StoredEvent]
+        conn: Connection, batch: RoomBatch, stored: Sequence[StoredEvent],
+        jsons: Sequence[bytes],
     ) -> None:
         await conn.executemany(
             "INSERT INTO events (stream_ordering, event_id, room_id, room_version,"
@@ -160,13 +170,13 @@ class EventsStore:
                     s.event.state_key,
                     s.event.sender,
                     s.event.origin_server_ts,
-                    orjson.dumps(s.event.pdu).decode(),
+                    js.decode(),
                     int(s.outlier),
                     s.rejected_reason,
                     int(s.soft_failed),
                     s.redacted_by,
                 )
-                for s in stored
+                for s, js in zip(stored, jsons, strict=True)
             ],
         )
         await conn.executemany(
@@ -283,7 +293,7 @@ class EventsStore:
                     bool(soft_failed),
                     redacted,
                 )
-                self._cache.set(event_id, stored)
+                self._cache.set(event_id, stored, len(js))
                 found[event_id] = stored
         return found
 

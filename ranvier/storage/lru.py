@@ -12,38 +12,45 @@ V = TypeVar("V")
 
 
 class LruCache(Generic[K, V]):
-    """Holds at most `max_size` units: entries, or with `weigh` the sum of each value's
-    weight (values of very different sizes, such as state maps of small and large
-    rooms, are bounded by what they hold rather than by how many there are)."""
+    """Holds at most `max_size` units: entries, or the sum of each value's weight, given
+    by `weigh` or to `set` (values of very different sizes, such as state maps of small
+    and large rooms, or events, are bounded by what they hold rather than by how many
+    there are). A value's weight is taken once, when it is set."""
 
     def __init__(self, max_size: int, weigh: Callable[[V], int] | None = None) -> None:
         self._max_size = max_size
         self._weigh = weigh
         self._weight = 0
-        self._data: OrderedDict[K, V] = OrderedDict()
+        self._data: OrderedDict[K, tuple[V, int]] = OrderedDict()
 
     def get(self, key: K) -> V | None:
-        value = self._data.get(key)
-        if value is not None:
-            self._data.move_to_end(key)
-        return value
+        item = self._data.get(key)
+        if item is None:
+            return None
+        self._data.move_to_end(key)
+        return item[0]
 
-    def set(self, key: K, value: V) -> None:
+    def set(self, key: K, value: V, weight: int | None = None) -> None:
         self.pop(key)
-        self._data[key] = value
-        self._weight += self._weight_of(value)
+        if weight is None:
+            weight = 1 if self._weigh is None else self._weigh(value)
+        weight = max(1, weight)
+        self._data[key] = (value, weight)
+        self._weight += weight
         # The newest entry stays even when it alone outweighs the bound.
         while self._weight > self._max_size and len(self._data) > 1:
-            _, evicted = self._data.popitem(last=False)
-            self._weight -= self._weight_of(evicted)
+            _, (_, evicted) = self._data.popitem(last=False)
+            self._weight -= evicted
 
     def pop(self, key: K) -> None:
-        value = self._data.pop(key, None)
-        if value is not None:
-            self._weight -= self._weight_of(value)
+        item = self._data.pop(key, None)
+        if item is not None:
+            self._weight -= item[1]
 
-    def _weight_of(self, value: V) -> int:
-        return 1 if self._weigh is None else max(1, self._weigh(value))
+    @property
+    def weight(self) -> int:
+        """The units held now (never above the bound, unless one value alone is)."""
+        return self._weight
 
     def __len__(self) -> int:
         return len(self._data)

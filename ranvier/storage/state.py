@@ -8,6 +8,7 @@ never change once written, which makes them safe to cache.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -37,18 +38,35 @@ class NewStateGroup:
     state: StateMap = field(repr=False)
 
 
-#: (type, state_key) entries of cached state maps, summed over the maps.
-STATE_CACHE_ENTRIES = 1_000_000
+#: Default bound of each state cache, in (type, state_key) entries (`caches` in
+#: docs/CONFIGURATION.md): about 40 bytes each in a full map, more in a stored group.
+STATE_CACHE_ENTRIES = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A group in its compact form. A snapshot holds its full state; a delta group
+    holds every change since its snapshot (`root`), its chain's deltas merged (None
+    removes a key), so any key is answered by two lookups."""
+
+    root: int
+    chain_length: int
+    entries: Mapping[StateKey, str | None]
 
 
 class StateStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, cache_entries: int = STATE_CACHE_ENTRIES) -> None:
         self._db = db
         self._next_id = 0
-        # Bounded by entries held: one group of a 10,000-member room weighs as much
-        # as a thousand groups of small rooms.
-        self._states: LruCache[int, StateMap] = LruCache(STATE_CACHE_ENTRIES, weigh=len)
-        self._chain_lengths: LruCache[int, int] = LruCache(100_000)
+        # Two caches, both bounded by the entries they hold (one group of a 10,000-member
+        # room weighs as much as a thousand groups of small rooms): the compact groups,
+        # and the full maps built from them. A room with 1,000 joins has 1,000 full maps
+        # of up to 1,000 entries, but 20 snapshots and 1,000 merged deltas of 25 entries
+        # on average; a single key is answered from the compact form alone
+        # (`get_state_entries`).
+        self._groups: LruCache[int, _Group] = LruCache(
+            cache_entries, weigh=lambda g: len(g.entries) + 1)
+        self._full: LruCache[int, StateMap] = LruCache(cache_entries, weigh=len)
 
     async def start(self) -> None:
         """Continue group numbering after the highest group already written. One process
@@ -59,48 +77,87 @@ class StateStore:
 
     async def get_state(self, group: int) -> StateMap:
         """The full state a group stands for."""
-        cached = self._states.get(group)
+        cached = self._full.get(group)
         if cached is not None:
             return cached
+        stored = await self._group(group)
+        if stored.root == group:  # a snapshot: its map is the stored one
+            state: StateMap = MappingProxyType(stored.entries)  # type: ignore[arg-type]
+        else:
+            full = dict((await self._group(stored.root)).entries)
+            for key, event_id in stored.entries.items():
+                if event_id is None:
+                    full.pop(key, None)
+                else:
+                    full[key] = event_id
+            state = MappingProxyType(full)  # type: ignore[arg-type]
+        self._full.set(group, state)
+        return state
+
+    async def get_state_entries(
+        self, group: int, keys: Iterable[StateKey]
+    ) -> dict[StateKey, str]:
+        """The event IDs of `keys` in the group's state (keys it lacks are left out),
+        without building the full map."""
+        full = self._full.get(group)
+        if full is not None:
+            return {k: full[k] for k in keys if k in full}
+        stored = await self._group(group)
+        root = stored.entries if stored.root == group else None
+        found: dict[StateKey, str] = {}
+        for key in keys:
+            if key in stored.entries:
+                event_id = stored.entries[key]
+            else:
+                if root is None:
+                    root = (await self._group(stored.root)).entries
+                event_id = root.get(key)
+            if event_id is not None:
+                found[key] = event_id
+        return found
+
+    async def _group(self, group: int) -> _Group:
+        cached = self._groups.get(group)
+        if cached is not None:
+            return cached
+        loaded = await self._load_chain(group)
+        return loaded[group]
+
+    async def _load_chain(self, group: int) -> dict[int, _Group]:
+        """Read a group and its ancestors down to the snapshot into the cache."""
         rows = await self._db.fetchall(
-            "WITH RECURSIVE chain(id, prev_group, n) AS ("
-            " SELECT id, prev_group, 0 FROM state_groups WHERE id = ?"
-            " UNION ALL SELECT g.id, g.prev_group, c.n + 1"
+            "WITH RECURSIVE chain(id, prev_group, chain_length) AS ("
+            " SELECT id, prev_group, chain_length FROM state_groups WHERE id = ?"
+            " UNION ALL SELECT g.id, g.prev_group, g.chain_length"
             " FROM state_groups g JOIN chain c ON g.id = c.prev_group)"
-            " SELECT id, n FROM chain ORDER BY n",
+            " SELECT id, prev_group, chain_length FROM chain",
             group,
         )
         if not rows:
             raise KeyError(f"unknown state group {group}")
-        # Start from the nearest cached ancestor (or the snapshot) and apply the deltas
-        # of the groups below it, oldest first.
-        chain = [gid for gid, _ in rows]
-        base: dict[StateKey, str] = {}
-        for i, gid in enumerate(chain):
-            ancestor = self._states.get(gid)
-            if ancestor is not None:
-                base = dict(ancestor)
-                chain = chain[:i]
-                break
-        if chain:
-            marks = ",".join("?" * len(chain))
-            entries = await self._db.fetchall(
-                "SELECT state_group, type, state_key, event_id FROM state_group_entries"
-                f" WHERE state_group IN ({marks})",
-                *chain,
-            )
-            by_group: dict[int, list[tuple[str, str, str | None]]] = {}
-            for gid, etype, skey, event_id in entries:
-                by_group.setdefault(gid, []).append((etype, skey, event_id))
-            for gid in reversed(chain):
-                for etype, skey, event_id in by_group.get(gid, ()):
-                    if event_id is None:
-                        base.pop((etype, skey), None)
-                    else:
-                        base[(etype, skey)] = event_id
-        state = MappingProxyType(base)
-        self._states.set(group, state)
-        return state
+        marks = ",".join("?" * len(rows))
+        entries = await self._db.fetchall(
+            "SELECT state_group, type, state_key, event_id FROM state_group_entries"
+            f" WHERE state_group IN ({marks})",
+            *(r[0] for r in rows),
+        )
+        own: dict[int, dict[StateKey, str | None]] = {r[0]: {} for r in rows}
+        for gid, etype, skey, event_id in entries:
+            # Event types repeat across every group: one string each.
+            own[gid][(sys.intern(etype), skey)] = event_id
+        # Oldest first: the snapshot, then each delta merged onto its parent's.
+        rows = sorted(rows, key=lambda r: int(r[2]))
+        root = rows[0][0]
+        loaded: dict[int, _Group] = {}
+        for gid, prev, length in rows:
+            if prev is None:
+                loaded[gid] = _Group(gid, 0, own[gid])
+            else:
+                merged = dict(loaded[prev].entries) if prev != root else {}
+                merged.update(own[gid])
+                loaded[gid] = _Group(root, int(length), merged)
+            self._groups.set(gid, loaded[gid])
+        return loaded
 
     async def get_groups_for_events(
         self, event_ids: Iterable[str]
@@ -143,31 +200,26 @@ class StateStore:
         self._next_id += 1
         gid = self._next_id
         frozen = MappingProxyType(dict(state))
-        chain_length = 0
-        if parent is not None:
-            chain_length = await self._chain_length(parent) + 1
-        if parent is None or chain_length > MAX_CHAIN_LENGTH:
+        parent_group = await self._group(parent) if parent is not None else None
+        if parent_group is None or parent_group.chain_length >= MAX_CHAIN_LENGTH:
             group = NewStateGroup(gid, room_id, None, 0, frozen, frozen)
+            compact = _Group(gid, 0, frozen)
         else:
+            assert parent is not None
             base = await self.get_state(parent)
             delta: dict[StateKey, str | None] = {
                 k: v for k, v in frozen.items() if base.get(k) != v
             }
             delta.update({k: None for k in base if k not in frozen})
-            group = NewStateGroup(gid, room_id, parent, chain_length, delta, frozen)
+            length = parent_group.chain_length + 1
+            group = NewStateGroup(gid, room_id, parent, length, delta, frozen)
+            merged = dict(parent_group.entries) if parent_group.root != parent else {}
+            merged.update(delta)
+            compact = _Group(parent_group.root, length, merged)
         # Cache before the commit: a failed batch leaves an unused ID, never a wrong one.
-        self._states.set(gid, frozen)
-        self._chain_lengths.set(gid, group.chain_length)
+        self._groups.set(gid, compact)
+        self._full.set(gid, frozen)
         return group
-
-    async def _chain_length(self, group: int) -> int:
-        cached = self._chain_lengths.get(group)
-        if cached is None:
-            cached = int(
-                await self._db.fetchval("SELECT chain_length FROM state_groups WHERE id = ?", group)
-            )
-            self._chain_lengths.set(group, cached)
-        return cached
 
     @staticmethod
     async def write_groups(conn: Connection, groups: Iterable[NewStateGroup]) -> None:

@@ -78,6 +78,16 @@ def test_sizes_durations_and_rate_limits_are_parsed(tmp_path: Path) -> None:
     assert (config.password_config.time_cost, config.password_config.memory_cost) == (5, 1024)
 
 
+def test_cache_sizes_are_parsed_and_scaled_by_the_global_factor(tmp_path: Path) -> None:
+    default = parse_config({"server_name": "x"}, tmp_path).caches
+    config = parse_config({"server_name": "x", "caches": {
+        "global_factor": 0.5, "event_cache_size": "8M", "state_cache_entries": 1000,
+    }}, tmp_path).caches
+    assert config.scaled(config.event_cache_size) == 4 * 1024 * 1024
+    assert config.scaled(config.state_cache_entries) == 500
+    assert default.scaled(default.event_cache_size) == default.event_cache_size
+
+
 @pytest.mark.parametrize(("raw", "option"), [
     ({}, "server_name"),
     ({"server_name": "x", "default_room_version": "99"}, "default_room_version"),
@@ -87,6 +97,10 @@ def test_sizes_durations_and_rate_limits_are_parsed(tmp_path: Path) -> None:
     ({"server_name": "x", "max_upload_size": "lots"}, "max_upload_size"),
     ({"server_name": "x", "rc_message": {"per_second": "fast"}}, r"rc_message\.per_second"),
     ({"server_name": "x", "listeners": [{"port": 8448, "tls": True}]}, "tls_certificate_path"),
+    ({"server_name": "x", "caches": {"global_factor": 0}}, r"caches\.global_factor"),
+    ({"server_name": "x", "caches": {"global_factor": "big"}}, r"caches\.global_factor"),
+    ({"server_name": "x", "caches": {"event_cache_size": "lots"}}, r"caches\.event_cache_size"),
+    ({"server_name": "x", "caches": {"state_cache_entries": 0}}, r"caches\.state_cache_entries"),
 ])
 def test_bad_options_are_errors_naming_the_option(
     tmp_path: Path, raw: dict, option: str

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from ranvier.storage.lru import LruCache
 
 
@@ -31,3 +34,23 @@ def test_a_value_heavier_than_the_bound_is_still_kept_alone() -> None:
     cache.set("a", [1])
     cache.set("huge", list(range(10)))
     assert cache.get("a") is None and cache.get("huge") is not None
+
+
+def test_explicit_weights_are_kept_until_evicted() -> None:
+    cache: LruCache[str, str] = LruCache(100)
+    cache.set("a", "x", 60)
+    cache.set("b", "y", 30)
+    assert cache.weight == 90
+    cache.set("c", "z", 20)  # 110 > 100: "a" goes, and with it its 60
+    assert cache.get("a") is None and cache.weight == 50
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 300)), max_size=200))
+def test_weight_never_exceeds_the_bound(ops: list[tuple[int, int]]) -> None:
+    cache: LruCache[int, int] = LruCache(1000)
+    for key, weight in ops:
+        cache.set(key, weight, weight)
+        live = [cache._data[k][1] for k in cache._data]
+        assert cache.weight == sum(live)
+        assert cache.weight <= 1000 or len(cache) == 1
+        assert cache.get(key) == weight  # the newest value always stays
