@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from ranvier.config import CacheConfig
 from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.redaction import redact
 from ranvier.protocol.room_versions import get_room_version
@@ -21,10 +22,6 @@ from ranvier.storage.lru import LruCache
 from ranvier.storage.rooms import MembershipChange, RoomStore
 from ranvier.storage.state import NewStateGroup, StateStore
 from ranvier.storage.stream_ids import StreamIdGenerator
-
-#: Default bound of the parsed-event cache, in bytes of event JSON (`caches` in
-#: docs/CONFIGURATION.md); parsed, an event takes about four times its JSON.
-EVENT_CACHE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -84,7 +81,7 @@ BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
 class EventsStore:
     def __init__(
         self, db: Database, state: StateStore, rooms: RoomStore,
-        cache_bytes: int = EVENT_CACHE_BYTES,
+        cache_bytes: int = CacheConfig.event_cache_size,
     ) -> None:
         self._db = db
         self._state = state

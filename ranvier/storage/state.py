@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ranvier.config import CacheConfig
 from ranvier.protocol.events import StateKey
 from ranvier.storage.database import Connection, Database
 from ranvier.storage.lru import LruCache
@@ -38,11 +39,6 @@ class NewStateGroup:
     state: StateMap = field(repr=False)
 
 
-#: Default bound of each state cache, in (type, state_key) entries (`caches` in
-#: docs/CONFIGURATION.md): about 40 bytes each in a full map, more in a stored group.
-STATE_CACHE_ENTRIES = 100_000
-
-
 @dataclass(frozen=True, slots=True)
 class _Group:
     """A group in its compact form. A snapshot holds its full state; a delta group
@@ -55,7 +51,7 @@ class _Group:
 
 
 class StateStore:
-    def __init__(self, db: Database, cache_entries: int = STATE_CACHE_ENTRIES) -> None:
+    def __init__(self, db: Database, cache_entries: int = CacheConfig.state_cache_entries) -> None:
         self._db = db
         self._next_id = 0
         # Two caches, both bounded by the entries they hold (one group of a 10,000-member
