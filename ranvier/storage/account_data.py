@@ -62,6 +62,8 @@ class AccountDataStore:
     ) -> list[AccountDataEntry]:
         """The entries whose latest change is in (from_pos, to_pos]; all entries up to
         `to_pos` when `from_pos` is None."""
+        if from_pos is not None and from_pos >= to_pos:  # the stream has not moved
+            return []
         rows = await self._db.fetchall(
             "SELECT room_id, type, content FROM account_data"
             " WHERE user_id = ? AND stream_id > ? AND stream_id <= ? ORDER BY stream_id",

@@ -49,6 +49,8 @@ class DeviceListsStore:
 
     async def changed_between(self, observer: str, from_pos: int, to_pos: int) -> set[str]:
         """Users whose device lists changed in (from_pos, to_pos] as `observer` sees it."""
+        if from_pos >= to_pos:  # most syncs: the stream has not moved
+            return set()
         rows = await self._db.fetchall(
             "SELECT DISTINCT user_id FROM device_lists_stream"
             " WHERE stream_id > ? AND stream_id <= ? AND observer IN (?, ?)",

@@ -68,6 +68,8 @@ class PushRulesStore:
 
     async def changed_between(self, user_id: str, from_pos: int, to_pos: int) -> bool:
         """Whether the user's rules changed at a position in (from_pos, to_pos]."""
+        if from_pos >= to_pos:  # the stream has not moved
+            return False
         value = await self._db.fetchval(
             "SELECT 1 FROM push_rules WHERE user_id = ? AND stream_id > ? AND stream_id <= ?",
             user_id,

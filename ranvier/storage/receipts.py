@@ -67,6 +67,8 @@ class ReceiptsStore:
         """Receipts in `room_ids` whose latest change is in (from_pos, to_pos] (all up
         to `to_pos` when `from_pos` is None), without other users' private receipts."""
         found: list[Receipt] = []
+        if from_pos is not None and from_pos >= to_pos:  # the stream has not moved
+            return found
         for start in range(0, len(room_ids), _CHUNK):
             chunk = room_ids[start : start + _CHUNK]
             marks = ",".join("?" * len(chunk))

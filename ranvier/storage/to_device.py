@@ -71,6 +71,8 @@ class ToDeviceStore:
         self, user_id: str, device_id: str, after: int, upto: int, limit: int
     ) -> list[tuple[int, dict[str, Any]]]:
         """The device's messages in (after, upto], oldest first, at most `limit`."""
+        if after >= upto:  # most syncs: the stream has not moved
+            return []
         rows = await self._db.fetchall(
             "SELECT stream_id, message_json FROM to_device_inbox"
             " WHERE user_id = ? AND device_id = ? AND stream_id > ? AND stream_id <= ?"
