@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ctypes
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +31,22 @@ def _load(path: Path) -> Config:
         raise click.ClickException(str(e)) from e
 
 
+#: glibc's mallopt parameter for the number of malloc arenas.
+_M_ARENA_MAX = -8
+
+
+def _cap_malloc_arenas(arenas: int = 2) -> None:
+    """Have glibc share `arenas` malloc arenas between all threads. By default each
+    thread that allocates (the event loop, SQLite's checkpointer, the resolver and
+    hashing executors) may get an arena of its own, up to 8 per CPU, and memory freed
+    in one is never reused by another: in the benchmark that left 15-20 MiB free but
+    resident. An explicit MALLOC_ARENA_MAX wins; elsewhere than glibc this does nothing."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas)
+
+
 @click.group()
 def main() -> None:
     """Ranvier, a Matrix homeserver."""
@@ -43,6 +62,7 @@ def serve_command(config_path: Path) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    _cap_malloc_arenas()
     uvloop.run(serve(config))
 
 

@@ -22,7 +22,6 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
-from PIL import Image, UnidentifiedImageError
 
 from ranvier.clock import Clock
 from ranvier.config import IPNetwork, MediaConfig
@@ -215,6 +214,8 @@ class UrlPreviewService:
 
 
 def _image_size(data: bytes, content_type: str) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError  # not at start-up (media_thumbnails.py)
+
     decoder = THUMBNAILABLE_TYPES.get(content_type)
     if decoder is None:
         return None
