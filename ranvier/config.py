@@ -156,7 +156,7 @@ class CacheConfig:
     global_factor: float = 1.0
     #: Parsed events kept, measured by the bytes of their JSON (a parsed event takes
     #: about four times its JSON in memory: 2,000-2,500 bytes for a 600-byte message).
-    event_cache_size: int = 4 * 1024 * 1024
+    event_cache_size: int = 2 * 1024 * 1024
     #: (type, state_key) entries held by each of the two state-group caches (about
     #: 40 bytes an entry in a full map).
     state_cache_entries: int = 100_000
