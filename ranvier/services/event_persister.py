@@ -172,7 +172,16 @@ class EventPersister:
 
     async def _drain(self, room_id: str) -> None:
         try:
-            while queue := self._queues.get(room_id):
+            while True:
+                # Statements run on the loop's thread without yielding, so requests
+                # only join a batch while the loop runs: let the handlers whose requests
+                # have arrived reach this queue first (one iteration starts a handler,
+                # the next runs it to its submit), so concurrent senders share commits.
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                queue = self._queues.get(room_id)
+                if not queue:
+                    break
                 requests = queue[:MAX_BATCH]
                 del queue[:MAX_BATCH]
                 try:
