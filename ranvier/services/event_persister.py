@@ -298,7 +298,9 @@ class EventPersister:
             if changed is not None:
                 changed = changed | {event.state_pair}
             after = MappingProxyType({**before, event.state_pair: event.event_id})
-            group = await self._state.new_group(room_id, before_group, after)
+            group = await self._state.new_group(
+                room_id, before_group, after, changes={event.state_pair: event.event_id}
+            )
             timeline.new_groups.append(group)
             after_group = group.id
         timeline.items.append(

@@ -189,24 +189,33 @@ class StateStore:
     # --- writing -----------------------------------------------------------------------
 
     async def new_group(
-        self, room_id: str, parent: int | None, state: StateMap
+        self,
+        room_id: str,
+        parent: int | None,
+        state: StateMap,
+        changes: Mapping[StateKey, str] | None = None,
     ) -> NewStateGroup:
         """A group for `state`: a delta against `parent` while the chain is short, else
-        a snapshot. Allocates the ID; `write_groups` stores it."""
+        a snapshot. Allocates the ID; `write_groups` stores it. `changes`, when the
+        caller knows it (one event's key), is what `state` sets on top of `parent`'s
+        state: it spares comparing the two whole maps. A read-only `state` is kept as
+        given, so it must not change afterwards."""
         self._next_id += 1
         gid = self._next_id
-        frozen = MappingProxyType(dict(state))
+        frozen = state if isinstance(state, MappingProxyType) else MappingProxyType(dict(state))
         parent_group = await self._group(parent) if parent is not None else None
         if parent_group is None or parent_group.chain_length >= MAX_CHAIN_LENGTH:
             group = NewStateGroup(gid, room_id, None, 0, frozen, frozen)
             compact = _Group(gid, 0, frozen)
         else:
             assert parent is not None
-            base = await self.get_state(parent)
-            delta: dict[StateKey, str | None] = {
-                k: v for k, v in frozen.items() if base.get(k) != v
-            }
-            delta.update({k: None for k in base if k not in frozen})
+            delta: dict[StateKey, str | None]
+            if changes is not None:
+                delta = dict(changes)
+            else:
+                base = await self.get_state(parent)
+                delta = {k: v for k, v in frozen.items() if base.get(k) != v}
+                delta.update({k: None for k in base if k not in frozen})
             length = parent_group.chain_length + 1
             group = NewStateGroup(gid, room_id, parent, length, delta, frozen)
             merged = dict(parent_group.entries) if parent_group.root != parent else {}
