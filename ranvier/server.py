@@ -256,7 +256,7 @@ async def build_homeserver(
     await stores.events.start()
     stores.events.add_batch_writer(RelationsStore.write_relations)
     stores.events.add_batch_writer(UserDirectoryStore.write_from_events)
-    stores.events.add_batch_writer(SearchStore.write_from_events)
+    stores.events.add_batch_writer(stores.search.write_from_events)
     for stream_store in (
         stores.account_data, stores.receipts, stores.presence, stores.device_lists,
         stores.to_device,

@@ -330,3 +330,23 @@ async def test_bad_requests_are_refused(server: HomeServer, client: Any) -> None
     assert (status, data["errcode"]) == (400, "M_INVALID_PARAM")
     status, data = await call(client, "POST", "/search", None, {"search_categories": {}})
     assert (status, data["errcode"]) == (401, "M_MISSING_TOKEN")
+
+
+async def test_pending_text_moves_into_the_index_in_batches_and_before_a_query(
+    server: HomeServer, client: Any, monkeypatch: Any
+) -> None:
+    if server.db.engine != "sqlite":
+        return  # PostgreSQL indexes each event in the events' transaction
+    monkeypatch.setattr("ranvier.storage.search.FLUSH_EVERY", 5)
+    alice = await make_user(server, "alice")
+    room_id = await shared_room(client, alice)
+    await server.stores.search._index_pending()  # the room's name/topic, if any
+    for i in range(4):
+        await say(client, alice, room_id, f"pending {i}")
+    assert await server.db.fetchval("SELECT count(*) FROM event_search_pending") == 4
+    await say(client, alice, room_id, "pending 4")  # the fifth: the batch moves
+    assert await server.db.fetchval("SELECT count(*) FROM event_search_pending") == 0
+    hit = await say(client, alice, room_id, "straggler")
+    assert ids(await search(client, alice, {"search_term": "straggler"})) == [hit]
+    assert await server.db.fetchval("SELECT count(*) FROM event_search_pending") == 0
+    assert len(ids(await search(client, alice, {"search_term": "pending"}))) == 5
