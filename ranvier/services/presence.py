@@ -151,11 +151,7 @@ class PresenceService:
         the current presence of those who are not offline."""
         if not self.enabled:
             return []
-        now = self._clock.time_ms()
-        return [
-            {"type": "m.presence", "sender": p.user_id, "content": rules.presence_content(p, now)}
-            for p in await self._store.changes_visible_to(user_id, from_pos, to_pos)
-        ]
+        return self._events(await self._store.changes_visible_to(user_id, from_pos, to_pos))
 
     async def changes_in_room(
         self, room_id: str, from_pos: int, to_pos: int
@@ -165,10 +161,13 @@ class PresenceService:
         peeking included (Synapse does; SyTest's world-readable peeking tests read it)."""
         if not self.enabled:
             return []
+        return self._events(await self._store.changes_in_room(room_id, from_pos, to_pos))
+
+    def _events(self, presences: Iterable[Presence]) -> list[dict[str, Any]]:
         now = self._clock.time_ms()
         return [
             {"type": "m.presence", "sender": p.user_id, "content": rules.presence_content(p, now)}
-            for p in await self._store.changes_in_room(room_id, from_pos, to_pos)
+            for p in presences
         ]
 
     async def current_for_sync(self, user_ids: Iterable[str]) -> list[dict[str, Any]]:
