@@ -428,6 +428,11 @@ class SyncService:
             if isinstance(shared, list):
                 return [*shared, _strip(member)]
         keys = [(t, "") for t in STRIPPED_STATE_TYPES]
+        if member.event.sender != member.event.state_key:
+            # The inviter's own membership too (the spec allows more than its list, and
+            # Synapse sends it): Element shows who invited from it, and without it asks
+            # /members, which an invitee may not read.
+            keys.append(("m.room.member", member.event.sender))
         found = await self._events.get_events(state[k] for k in keys if k in state)
         stripped = [_strip(found[state[k]]) for k in keys if k in state and state[k] in found]
         return [*stripped, _strip(member)]

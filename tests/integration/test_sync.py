@@ -144,6 +144,19 @@ async def test_invite_appears_with_stripped_state_then_join_moves_room(
     assert "m.room.create" in all_types
 
 
+async def test_invite_state_carries_the_inviters_membership(
+    client: Any, alice, bob
+) -> None:
+    # Element's invite preview names the inviter from this event (Synapse sends it).
+    room = await create_room(client, alice, name="Secret")
+    await ok(client, "POST", f"/rooms/{q(room)}/invite", alice, {"user_id": bob.user_id})
+    body = await sync(client, bob)
+    invite = body["rooms"]["invite"][room]["invite_state"]["events"]
+    members = {e["state_key"]: e["content"]["membership"] for e in invite
+               if e["type"] == "m.room.member"}
+    assert members == {alice.user_id: "join", bob.user_id: "invite"}
+
+
 async def test_leave_appears_in_leave_section(client: Any, alice, bob, room_id) -> None:
     first = await sync(client, bob)
     await send_message(client, alice, room_id, "before leaving", "t1")
