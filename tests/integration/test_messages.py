@@ -266,6 +266,27 @@ async def test_members_at_a_past_token(client: Any, server: HomeServer, alice, r
     assert carol.user_id not in {e["state_key"] for e in then["chunk"]}
 
 
+async def test_invitee_reads_members_at_its_own_invite_only(
+    client: Any, server: HomeServer, alice
+) -> None:
+    # Element opens an invited room with GET /members?at=<its sync token> (Synapse: 200).
+    room = await create_room(client, alice, name="Secret")
+    carol = await make_user(server, "carol")
+    await ok(client, "POST", f"/rooms/{q(room)}/invite", alice, {"user_id": carol.user_id})
+    token = (await sync(client, carol))["next_batch"]
+    body = await ok(client, "GET", _path(room, "members", at=token, not_membership="leave"),
+                    carol)
+    assert {e["state_key"]: e["content"]["membership"] for e in body["chunk"]} == {
+        alice.user_id: "join", carol.user_id: "invite"}
+    # Without `at`, or once something newer happened, the invitee may not read them.
+    status, err = await call(client, "GET", _path(room, "members"), carol)
+    assert (status, err["errcode"]) == (403, "M_FORBIDDEN")
+    await send_message(client, alice, room, "later", "t1")
+    later = (await sync(client, carol))["next_batch"]
+    status, err = await call(client, "GET", _path(room, "members", at=later), carol)
+    assert (status, err["errcode"]) == (403, "M_FORBIDDEN")
+
+
 async def test_joined_members_and_outsiders(client: Any, server: HomeServer, alice, bob,
                                             room_id) -> None:
     body = await ok(client, "GET", f"/rooms/{q(room_id)}/joined_members", alice)
