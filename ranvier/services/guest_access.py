@@ -44,10 +44,13 @@ class GuestAccessService:
         """M_FORBIDDEN unless the room admits guests. (A revocation that lands between
         this check and the join leaves that one guest in: the auth rules, which the
         join is checked against atomically, know nothing of guests.)"""
+        if not await self._admits_guests(room_id):
+            raise MatrixError(403, "M_FORBIDDEN", "Guest access is not allowed in this room")
+
+    async def _admits_guests(self, room_id: str) -> bool:
         found = await current_state_events(self._state, self._events, room_id, [_GUEST_ACCESS])
         event = found.get(_GUEST_ACCESS)
-        if event is None or event.content.get("guest_access") != "can_join":
-            raise MatrixError(403, "M_FORBIDDEN", "Guest access is not allowed in this room")
+        return event is not None and event.content.get("guest_access") == "can_join"
 
     async def on_persisted(
         self, room_id: str, stored: Sequence[StoredEvent], delta: Mapping[StateKey, Event | None]
@@ -71,6 +74,11 @@ class GuestAccessService:
             await asyncio.gather(*self._pending, return_exceptions=True)
 
     async def _evict(self, room_id: str) -> None:
+        # The task runs after the batch that revoked access: a later batch may have
+        # given it back (createRoom's public_chat preset forbids guests, then the
+        # owner allows them), and guests who joined since must stay.
+        if await self._admits_guests(room_id):
+            return
         for user_id in await self._rooms.get_joined_members(room_id):
             if not user_id.endswith(self._local_suffix):
                 continue  # other servers enforce this for their own guests

@@ -125,3 +125,26 @@ async def test_guest_cannot_upgrade_another_guest(
     assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
     record = await server.stores.accounts.get_user(other["user_id"])
     assert record is not None and record.is_guest
+
+
+async def test_an_eviction_for_a_revocation_since_undone_keeps_the_guests(
+    client: Any, server: HomeServer, alice: User, guest: User
+) -> None:
+    # createRoom's public_chat preset forbids guests (one revocation), then the owner
+    # allows them and a guest joins before the eviction that revocation started runs.
+    room_id = await create_room(client, alice, preset="public_chat")
+    forbidding = await server.stores.state.get_current_state_event_id(
+        room_id, "m.room.guest_access", ""
+    )
+    assert forbidding is not None
+    stored = await server.stores.events.get_event(forbidding)
+    assert stored is not None
+    await server.guest_access.settle()
+    await ok(client, "PUT", f"/rooms/{q(room_id)}/state/m.room.guest_access/", alice,
+             {"guest_access": "can_join"})
+    await ok(client, "POST", f"/rooms/{q(room_id)}/join", guest, {})
+    await server.guest_access.on_persisted(
+        room_id, [stored], {("m.room.guest_access", ""): stored.event}
+    )
+    await server.guest_access.settle()
+    assert await membership(client, guest, room_id, guest.user_id) == "join"
