@@ -26,11 +26,11 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import asyncpg
-
 from ranvier.storage.migrations import apply_migrations
 
 if TYPE_CHECKING:
+    import asyncpg
+
     from ranvier.config import DatabaseConfig
 
 T = TypeVar("T")
@@ -384,7 +384,12 @@ class _PostgresConnection(Connection):
 def _pg_errors() -> Iterator[None]:
     try:
         yield
-    except asyncpg.IntegrityConstraintViolationError as e:
+    except Exception as e:
+        # asyncpg is imported only once PostgreSQL is configured (3.8 MiB at start-up).
+        import asyncpg
+
+        if not isinstance(e, asyncpg.IntegrityConstraintViolationError):
+            raise
         raise IntegrityError(str(e)) from e
 
 
@@ -411,6 +416,8 @@ async def open_database(config: DatabaseConfig) -> Database:
     if config.engine == "sqlite":
         db = SqliteDatabase(config.path)
     else:
+        import asyncpg  # only for PostgreSQL: SQLite servers never load it
+
         pool = await asyncpg.create_pool(
             min_size=config.cp_min, max_size=config.cp_max, **config.connect_args
         )

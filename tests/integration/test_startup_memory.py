@@ -81,10 +81,12 @@ def test_large_blocks_are_mapped_whatever_was_freed_before() -> None:
     assert _run_probe(_MMAP_PROBE, "tuned") >= 6 << 20
 
 
-def test_pillow_is_not_loaded_at_start_up() -> None:
+@pytest.mark.parametrize("package", ["PIL", "asyncpg"])
+def test_pillow_and_asyncpg_are_not_loaded_at_start_up(package: str) -> None:
+    # Pillow loads with the first image; asyncpg only when PostgreSQL is configured.
     out = subprocess.run(
         [sys.executable, "-c", "import sys, ranvier.cli, ranvier.server;"
-         " print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))"],
+         f" print(sorted(m for m in sys.modules if m.split('.')[0] == {package!r}))"],
         check=True, capture_output=True, text=True, timeout=60,
     )
     assert out.stdout.strip() == "[]"
