@@ -195,7 +195,7 @@ class _Checkpointer:
         self._path = path
         self._interval_s = interval_s
         self._wakeup = threading.Event()
-        self._stopping = False
+        self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)
         self._thread.start()
 
@@ -211,15 +211,16 @@ class _Checkpointer:
                 self._wakeup.clear()
                 with contextlib.suppress(sqlite3.OperationalError):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                if self._stopping:
+                if self._stopping.is_set():
                     return
-                time.sleep(self._interval_s)
+                # At most one checkpoint per interval; a stop cuts the pause short.
+                self._stopping.wait(self._interval_s)
         finally:
             conn.close()
 
     def stop(self) -> None:
         """A last checkpoint, then the thread ends."""
-        self._stopping = True
+        self._stopping.set()
         self._wakeup.set()
         self._thread.join()
 

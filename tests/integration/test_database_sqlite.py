@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from ranvier.storage.database import SqliteDatabase
@@ -120,3 +121,12 @@ async def test_compacting_migrations_keep_rows_and_drop_the_rowid(tmp_path: Path
         ) == 3
     finally:
         await db.close()
+
+
+async def test_closing_does_not_wait_out_the_checkpoint_pause(tmp_path: Path) -> None:
+    db, _ = await _open(tmp_path)
+    await db.execute("INSERT INTO kv (k, v) VALUES ('a', 1)")
+    await asyncio.sleep(0.05)  # the checkpoint thread is now in its pause
+    started = time.monotonic()
+    await db.close()
+    assert time.monotonic() - started < 0.5
