@@ -99,6 +99,7 @@ _SQLITE_PRAGMAS = (
 # register-user` beside a running server) before failing with "database is locked".
 _BUSY_TIMEOUT_S = 10.0
 
+
 def _sqlite_connect(path: str, *, busy_timeout_ms: int) -> sqlite3.Connection:
     # isolation_level=None: autocommit; transactions are opened explicitly below.
     conn = sqlite3.connect(
@@ -237,8 +238,8 @@ class SqliteDatabase(Database):
         self._write_lock = asyncio.Lock()
         # An in-memory database exists only in its one connection: read through it too.
         in_memory = path == ":memory:" or path.startswith("file::memory:")
-        # Reads go to a second connection, which WAL lets read the last committed state
-        # while the writer's transaction is open.
+        # While the writer's transaction is open, reads go to a second connection, which
+        # WAL lets read the last committed state (see _idle_connection).
         self._reader = None if in_memory else _SqliteConn(_sqlite_connect(path, busy_timeout_ms=0))
         self._checkpointer = None if in_memory else _Checkpointer(path)
 
@@ -269,20 +270,21 @@ class SqliteDatabase(Database):
         return self._reader._conn
 
     async def fetchone(self, sql: str, *args: Any) -> tuple | None:
-        if _writes(sql) or self._reader is None:
-            async with self._write_lock:
-                row = await self._writer.fetchone(sql, *args)
-            self._committed()
-            return row
-        return await _retrying_busy(lambda: _fetchone(self._idle_connection(), sql, args))
+        return await self._fetch(_fetchone, sql, args)
 
     async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
+        return await self._fetch(_fetchall, sql, args)
+
+    async def _fetch(
+        self, fn: Callable[[sqlite3.Connection, str, Sequence[Any]], T], sql: str,
+        args: Sequence[Any],
+    ) -> T:
         if _writes(sql) or self._reader is None:
             async with self._write_lock:
-                rows = await self._writer.fetchall(sql, *args)
+                result = await self._writer._run(fn, self._writer._conn, sql, args)
             self._committed()
-            return rows
-        return await _retrying_busy(lambda: _fetchall(self._idle_connection(), sql, args))
+            return result
+        return await _retrying_busy(lambda: fn(self._idle_connection(), sql, args))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:

@@ -5,22 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
-from ranvier.server import HomeServer
-
-from .room_helpers import create_room, make_user, ok, q, send_message
+from .room_helpers import create_room, ok, q, send_message
 from .sync_helpers import bodies, sync, timeline
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
 
 
 async def _ignore(client: Any, user, *ignored) -> None:

@@ -20,11 +20,6 @@ async def alice(server: HomeServer):
 
 
 @pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
 async def room_id(client: Any, alice, bob) -> str:
     room = await create_room(client, alice, preset="public_chat", name="Chat")
     await ok(client, "POST", f"/join/{q(room)}", bob, {})

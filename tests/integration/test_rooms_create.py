@@ -10,17 +10,7 @@ import pytest
 from ranvier.protocol.room_versions import KNOWN_ROOM_VERSIONS
 from ranvier.server import HomeServer
 
-from .room_helpers import call, create_room, make_user, ok, q, room_state
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
+from .room_helpers import call, create_room, ok, q, room_state
 
 
 async def _room_count(server: HomeServer) -> int:

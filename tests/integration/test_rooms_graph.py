@@ -19,11 +19,6 @@ from ranvier.storage.state import MAX_CHAIN_LENGTH, StateStore
 from .room_helpers import create_room, make_user, ok, q, send_message
 
 
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
 async def _last_event_id(server: HomeServer, room_id: str) -> str:
     return await server.db.fetchval(
         "SELECT event_id FROM events WHERE room_id = ? ORDER BY stream_ordering DESC LIMIT 1",

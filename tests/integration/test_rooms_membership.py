@@ -9,22 +9,7 @@ import pytest
 from ranvier.server import HomeServer
 from ranvier.storage.profiles import Profile
 
-from .room_helpers import call, create_room, make_user, ok, q, room_state
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
-async def carol(server: HomeServer):
-    return await make_user(server, "carol")
+from .room_helpers import call, create_room, ok, q, room_state
 
 
 async def _membership(client: Any, viewer, room_id: str, user_id: str) -> str | None:

@@ -9,17 +9,7 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import call, create_room, make_user, ok, q, room_state
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
+from .room_helpers import call, create_room, ok, q, room_state
 
 
 @pytest.mark.parametrize(("old", "new"), [("10", "11"), ("11", "12"), ("12", "12"), ("1", "10")])

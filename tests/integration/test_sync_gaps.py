@@ -10,23 +10,8 @@ import pytest
 
 from ranvier.server import HomeServer
 
-from .room_helpers import User, create_room, make_user, ok, q, send_message
+from .room_helpers import User, create_room, ok, q, send_message
 from .sync_helpers import bodies, sync
-
-
-@pytest.fixture
-async def alice(server: HomeServer):
-    return await make_user(server, "alice")
-
-
-@pytest.fixture
-async def bob(server: HomeServer):
-    return await make_user(server, "bob")
-
-
-@pytest.fixture
-async def carol(server: HomeServer):
-    return await make_user(server, "carol")
 
 
 async def test_displayname_change_syncs_only_the_member_event(
