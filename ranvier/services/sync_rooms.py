@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ranvier.protocol.events import StateKey
+from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.filters import Filter, RoomEventFilter, project_fields
 from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.lazy_members import SentMembers
@@ -338,11 +338,15 @@ class SyncRoomBuilder:
                 # a member change in the gap is always sent; with no state, only wanted
                 if k[0] != "m.room.member" or k[1] in wanted or spec.since is not None
             }
+            leading = _leading_member_event(spec, timeline, use_state_after)
             for member in wanted:
                 event_id = target.get(("m.room.member", member))
+                repeated = leading is not None and leading.state_key == member
+                if repeated:
+                    event_id = leading.event_id
                 if event_id is None or already_sent.get(member) == event_id:
                     continue
-                if use_state_after or event_id not in in_timeline:
+                if use_state_after or repeated or event_id not in in_timeline:
                     keep[("m.room.member", member)] = event_id
             changed = keep
         return [changed[k] for k in sorted(changed)]
@@ -398,6 +402,25 @@ class SyncRoomBuilder:
         if sync_filter.event_fields is not None:
             rendered = [project_fields(e, sync_filter.event_fields) for e in rendered]
         return rendered
+
+
+def _leading_member_event(
+    spec: RoomSyncSpec, timeline: Timeline, use_state_after: bool
+) -> Event | None:
+    """The member event that opens an incremental, unbroken timeline, which lazy
+    loading repeats in `state` as Synapse does.
+
+    The spec puts `state` before the timeline, so that event belongs to the timeline
+    alone; but Synapse takes lazy-loaded members from the state *after* the timeline's
+    first event, and matrix-js-sdk applies `state` first, so on Synapse a profile
+    change is drawn with the sender's new avatar and name. Element shows the difference
+    (docs/COMPATIBILITY.md), so Ranvier repeats the event the same way; a client that
+    follows the spec sees the same member event twice, which changes nothing for it.
+    """
+    if use_state_after or spec.since is None or timeline.limited or not timeline.events:
+        return None
+    first = timeline.events[0].event
+    return first if first.type == "m.room.member" else None
 
 
 def _state_at_end(target: StateMap, timeline: Timeline, use_state_after: bool) -> StateMap:

@@ -131,6 +131,36 @@ async def test_lazy_loading_sends_a_member_event_once_per_device_unless_redundan
     assert bob.user_id in _members(fresh["rooms"]["join"][room_id])
 
 
+LAZY = {"room": {"state": {"lazy_load_members": True}}}
+
+
+async def test_lazy_loading_repeats_a_timeline_opening_member_event_in_state(
+    client: Any, alice, bob
+) -> None:
+    """As Synapse does (matrix-js-sdk then draws a profile change with the new
+    profile): an incremental, unbroken timeline that opens with a member event gets it in
+    `state` too under lazy loading; not without lazy loading, nor when it is not first."""
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    since = (await sync(client, bob, filter=LAZY))["next_batch"]
+    await ok(client, "PUT", f"/profile/{q(alice.user_id)}/avatar_url", alice,
+             {"avatar_url": "mxc://test.local/new"})
+    room = (await sync(client, bob, filter=LAZY, since=since))["rooms"]["join"][room_id]
+    (change,) = room["timeline"]["events"]
+    assert change["content"]["avatar_url"] == "mxc://test.local/new"
+    assert [e["event_id"] for e in room["state"]["events"]] == [change["event_id"]]
+    plain = (await sync(client, bob, since=since))["rooms"]["join"][room_id]
+    assert plain["state"]["events"] == []
+
+    since = (await sync(client, bob, filter=LAZY))["next_batch"]
+    await send_message(client, bob, room_id, "before the change", "m1")
+    await ok(client, "PUT", f"/profile/{q(alice.user_id)}/displayname", alice,
+             {"displayname": "Alicia"})
+    room = (await sync(client, bob, filter=LAZY, since=since))["rooms"]["join"][room_id]
+    timeline_ids = {e["event_id"] for e in room["timeline"]["events"]}
+    assert not timeline_ids & {e["event_id"] for e in room["state"]["events"]}
+
+
 def _presence_senders(body: dict[str, Any]) -> list[str]:
     return [e["sender"] for e in body["presence"]["events"]]
 

@@ -26,6 +26,7 @@ ALL_STEPS = [
     "power levels",
     "kick",
     "ban: rejoin, banned, cannot rejoin",
+    "profile change drawn with the new avatar under lazy loading",
     "leave and forget",
 ]
 

@@ -55,8 +55,9 @@ async function waitFor(who, what, predicate) {
   }
 }
 
-/** A registered, syncing user; `seen` keeps every raw event its syncs delivered. */
-async function startUser(localpart) {
+/** A registered, syncing user; `seen` keeps every raw event its syncs delivered.
+ * `lazyLoadMembers` syncs with lazy-loaded members, as Element does. */
+async function startUser(localpart, { lazyLoadMembers = false } = {}) {
   const anonymous = sdk.createClient({ baseUrl, logger: quietLogger });
   const reg = await anonymous.registerRequest({
     username: localpart, password: PASSWORD, auth: { type: "m.login.dummy" },
@@ -76,7 +77,7 @@ async function startUser(localpart) {
       if (state === "ERROR") reject(data?.error ?? new Error("sync error"));
     });
   });
-  await client.startClient({ initialSyncLimit: 30, threadSupport: false });
+  await client.startClient({ initialSyncLimit: 30, threadSupport: false, lazyLoadMembers });
   await prepared;
   return {
     client, seen, userId: reg.user_id, name: localpart,
@@ -239,6 +240,26 @@ async function scenario() {
     }
     assert(refused, "a banned user could rejoin");
     equal(refused.errcode, "M_FORBIDDEN", "errcode of a banned user's join");
+
+    step("profile change drawn with the new avatar under lazy loading");
+    // Element draws a member event with its sender as the event's own client state
+    // found them: the new avatar only if /sync sent the event in `state` too.
+    const carol = await startUser(`jscarol${suffix}`, { lazyLoadMembers: true });
+    try {
+      await carol.client.joinRoom(publicRoom);
+      await waitFor("carol", "her join", () =>
+        carol.client.getRoom(publicRoom)?.getMyMembership() === "join");
+      const avatar = `mxc://${serverName}/alice${suffix}`;
+      await alice.client.setAvatarUrl(avatar);
+      const change = await waitFor("carol", "alice's new avatar", () => carol.seen.find((e) =>
+        e.type === "m.room.member" && e.room_id === publicRoom
+        && e.content?.avatar_url === avatar));
+      const drawn = await waitFor("carol", "the profile change in the timeline",
+        () => carol.client.getRoom(publicRoom)?.findEventById(change.event_id));
+      equal(drawn.sender?.getMxcAvatarUrl(), avatar, "avatar of the profile change's sender");
+    } finally {
+      carol.client.stopClient();
+    }
 
     step("leave and forget");
     await bob.client.leave(privateRoom);
