@@ -21,7 +21,6 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from ranvier.notifier import Notifier
 from ranvier.protocol.events import Event, StateKey
@@ -30,6 +29,7 @@ from ranvier.services.state_resolver import StateResolver
 from ranvier.storage.events import EventsStore, EventToPersist, RoomBatch, StoredEvent, TxnKey
 from ranvier.storage.rooms import MembershipChange
 from ranvier.storage.state import NewStateGroup, StateMap, StateStore
+from ranvier.storage.state_map import with_entries
 
 logger = logging.getLogger(__name__)
 
@@ -297,10 +297,10 @@ class EventPersister:
         if event.is_state() and incoming.rejected_reason is None:
             if changed is not None:
                 changed = changed | {event.state_pair}
-            after = MappingProxyType({**before, event.state_pair: event.event_id})
-            group = await self._state.new_group(
-                room_id, before_group, after, changes={event.state_pair: event.event_id}
-            )
+            change = {event.state_pair: event.event_id}
+            # O(√members), not a copy of the room's state (storage/state_map.py)
+            after = with_entries(before, change)
+            group = await self._state.new_group(room_id, before_group, after, changes=change)
             timeline.new_groups.append(group)
             after_group = group.id
         timeline.items.append(

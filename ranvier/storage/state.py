@@ -1,7 +1,7 @@
 """State groups: the room state before/after each event, stored as short delta chains.
 
 A group is either a snapshot (no parent, every entry) or a delta against a parent
-group. A chain never grows past `MAX_CHAIN_LENGTH` deltas: the next group after that is
+group. A chain never grows past `chain_limit` deltas: the next group after that is
 written as a snapshot, so reading any group costs at most that many small deltas. Groups
 never change once written, which makes them safe to cache.
 """
@@ -17,8 +17,19 @@ from ranvier.config import CacheConfig
 from ranvier.protocol.events import StateKey
 from ranvier.storage.database import Connection, Database
 from ranvier.storage.lru import LruCache
+from ranvier.storage.state_map import LayeredMap, to_dict, weight, with_entries
 
+#: a chain ends (the next group is a snapshot) after this many deltas, or after a
+#: quarter of its state's size in a larger room: a snapshot writes every key, so
+#: snapshots every 50 events would cost each event of a large room n/50 rows; this way
+#: an event writes at most 4 rows on average, and reading a chain reads at most 1.25
+#: times the rows of its snapshot
 MAX_CHAIN_LENGTH = 50
+STATE_PER_CHAIN_LINK = 4
+
+
+def chain_limit(state_size: int) -> int:
+    return max(MAX_CHAIN_LENGTH, state_size // STATE_PER_CHAIN_LINK)
 
 StateMap = Mapping[StateKey, str]
 
@@ -56,13 +67,13 @@ class StateStore:
         self._next_id = 0
         # Two caches, both bounded by the entries they hold (one group of a 10,000-member
         # room weighs as much as a thousand groups of small rooms): the compact groups,
-        # and the full maps built from them. A room with 1,000 joins has 1,000 full maps
-        # of up to 1,000 entries, but 20 snapshots and 1,000 merged deltas of 25 entries
-        # on average; a single key is answered from the compact form alone
-        # (`get_state_entries`).
+        # and the full maps built from them. Versions made one from another (a chain's
+        # merged deltas, the persister's maps) share their entries and weigh only
+        # their own (`state_map.weight`); a single key is answered from the compact
+        # form alone (`get_state_entries`).
         self._groups: LruCache[int, _Group] = LruCache(
-            cache_entries, weigh=lambda g: len(g.entries) + 1)
-        self._full: LruCache[int, StateMap] = LruCache(cache_entries, weigh=len)
+            cache_entries, weigh=lambda g: weight(g.entries) + 1)
+        self._full: LruCache[int, StateMap] = LruCache(cache_entries, weigh=weight)
 
     async def start(self) -> None:
         """Continue group numbering after the highest group already written. One process
@@ -80,7 +91,7 @@ class StateStore:
         if stored.root == group:  # a snapshot: its map is the stored one
             state: StateMap = MappingProxyType(stored.entries)  # type: ignore[arg-type]
         else:
-            full = dict((await self._group(stored.root)).entries)
+            full = to_dict((await self._group(stored.root)).entries)
             for key, event_id in stored.entries.items():
                 if event_id is None:
                     full.pop(key, None)
@@ -149,8 +160,8 @@ class StateStore:
             if prev is None:
                 loaded[gid] = _Group(gid, 0, own[gid])
             else:
-                merged = dict(loaded[prev].entries) if prev != root else {}
-                merged.update(own[gid])
+                merged = (with_entries(loaded[prev].entries, own[gid]) if prev != root
+                          else own[gid])
                 loaded[gid] = _Group(root, int(length), merged)
             self._groups.set(gid, loaded[gid])
         return loaded
@@ -202,9 +213,10 @@ class StateStore:
         given, so it must not change afterwards."""
         self._next_id += 1
         gid = self._next_id
-        frozen = state if isinstance(state, MappingProxyType) else MappingProxyType(dict(state))
+        frozen = (state if isinstance(state, MappingProxyType | LayeredMap)
+                  else MappingProxyType(dict(state)))
         parent_group = await self._group(parent) if parent is not None else None
-        if parent_group is None or parent_group.chain_length >= MAX_CHAIN_LENGTH:
+        if parent_group is None or parent_group.chain_length >= chain_limit(len(frozen)):
             group = NewStateGroup(gid, room_id, None, 0, frozen, frozen)
             compact = _Group(gid, 0, frozen)
         else:
@@ -218,8 +230,9 @@ class StateStore:
                 delta.update({k: None for k in base if k not in frozen})
             length = parent_group.chain_length + 1
             group = NewStateGroup(gid, room_id, parent, length, delta, frozen)
-            merged = dict(parent_group.entries) if parent_group.root != parent else {}
-            merged.update(delta)
+            # The merged delta shares its parent's entries: O(√chain), not a copy.
+            merged = (with_entries(parent_group.entries, delta)
+                      if parent_group.root != parent else delta)
             compact = _Group(parent_group.root, length, merged)
         # Cache before the commit: a failed batch leaves an unused ID, never a wrong one.
         self._groups.set(gid, compact)
