@@ -28,13 +28,18 @@ class NotificationsStore:
         self._db = db
 
     async def add(self, actions: Sequence[PushAction]) -> None:
+        # The members who share one evaluation share its actions tuple: one encoding.
+        encoded: dict[int, str] = {}
+        for a in actions:
+            if id(a.actions) not in encoded:
+                encoded[id(a.actions)] = orjson.dumps(list(a.actions)).decode()
         await self._db.executemany(
             "INSERT INTO event_push_actions (user_id, event_id, room_id, stream_ordering,"
             " thread_id, notify, highlight, actions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",
             [
                 (a.user_id, a.event_id, a.room_id, a.stream_ordering, a.thread_id,
-                 int(a.notify), int(a.highlight), orjson.dumps(list(a.actions)).decode())
+                 int(a.notify), int(a.highlight), encoded[id(a.actions)])
                 for a in actions
             ],
         )
