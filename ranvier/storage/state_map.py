@@ -63,7 +63,9 @@ class LayeredMap(Mapping[StateKey, V]):
             return LayeredMap(base, {}, length)
         return LayeredMap(self._base, layer, length)
 
-    def to_dict(self) -> dict[StateKey, V]:
+    def copy(self) -> dict[StateKey, V]:
+        """A new dict of the entries (named as dict's, so that a read-only proxy over
+        this map copies it too)."""
         merged = to_dict(self._base)
         merged.update(self._layer)
         return merged
@@ -85,10 +87,8 @@ def with_entries(state: Mapping[StateKey, V], changes: Mapping[StateKey, V]) -> 
 def to_dict(state: Mapping[StateKey, V]) -> dict[StateKey, V]:
     """A new dict of `state`'s entries, copied at C speed where the type allows (a
     generic Mapping goes key by key, 25x slower)."""
-    if isinstance(state, dict | MappingProxyType):
+    if isinstance(state, dict | MappingProxyType | LayeredMap):
         return state.copy()
-    if isinstance(state, LayeredMap):
-        return state.to_dict()
     return dict(state)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 from math import isqrt
+from types import MappingProxyType
 
 from ranvier.storage.state_map import MIN_LAYER, LayeredMap, to_dict, weight, with_entries
 
@@ -40,3 +41,13 @@ def test_a_version_holds_at_most_about_root_n_entries_of_its_own() -> None:
         state = state.with_entries({_key(20_000 + i): f"$e{i}"})
         assert weight(state) <= max(MIN_LAYER, isqrt(len(state))) + isqrt(len(state))
     assert len(state) == 11_000
+
+
+def test_a_read_only_view_of_a_version_copies_as_the_version() -> None:
+    # (a snapshot group read back from the compact cache is such a view)
+    state = with_entries({_key(i): "$old" for i in range(100)}, {_key(7): "$new"})
+    for view in (state, MappingProxyType(state)):  # type: ignore[arg-type]
+        assert to_dict(view) == dict(state) and to_dict(view)[_key(7)] == "$new"
+        # more keys than a layer holds: folded into a new base copied from the view
+        more = {_key(500 + i): "$x" for i in range(MIN_LAYER + 1)}
+        assert with_entries(view, more).copy() == {**state, **more}
