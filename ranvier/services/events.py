@@ -25,6 +25,7 @@ from ranvier.protocol.power_levels import CREATE_KEY
 from ranvier.protocol.room_versions import EventFormat, RoomVersion, get_room_version
 from ranvier.services.event_persister import Builder, BuiltEvent, EventPersister, RoomHead
 from ranvier.storage.events import EventsStore, StoredEvent, TxnKey
+from ranvier.storage.lru import LruCache
 from ranvier.storage.rooms import RoomStore
 from ranvier.storage.state import StateStore
 
@@ -44,6 +45,10 @@ class NewEvent:
     redacts: str | None = None
     txn: TxnKey | None = None
     check: ExtraCheck | None = None
+
+
+# Rooms whose version stays known without a read (a version is a few bytes).
+ROOM_VERSION_CACHE_ROOMS = 10_000
 
 
 class EventCreator:
@@ -68,12 +73,19 @@ class EventCreator:
         # Sends with the same transaction ID that are still in flight: a retry waits for
         # the first instead of racing it.
         self._txns_in_flight: dict[TxnKey, asyncio.Future[StoredEvent]] = {}
+        # A room's version never changes (an upgrade makes a new room), so every send
+        # after the first skips the rooms-table read.
+        self._versions: LruCache[str, RoomVersion] = LruCache(ROOM_VERSION_CACHE_ROOMS)
 
     async def room_version(self, room_id: str) -> RoomVersion:
+        version = self._versions.get(room_id)
+        if version is not None:
+            return version
         room = await self._rooms.get_room(room_id)
         version = get_room_version(room.room_version) if room else None
         if version is None:
             raise MatrixError(404, "M_NOT_FOUND", f"unknown room {room_id}")
+        self._versions.set(room_id, version)
         return version
 
     async def send(self, room_id: str, new: NewEvent) -> StoredEvent:

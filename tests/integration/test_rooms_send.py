@@ -284,3 +284,25 @@ async def test_non_members_read_state_only_of_world_readable_rooms(
     assert ("m.room.name", "") in state
     name = await ok(client, "GET", f"/rooms/{q(room)}/state/m.room.name", eve)
     assert name == {"name": "Open"}
+
+
+async def test_sends_after_the_first_read_no_room_version(
+    client: Any, server: HomeServer, alice, room_id, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A room's version never changes, so a send reads it once and then remembers it."""
+    rooms = server.event_creator._rooms
+    reads: list[str] = []
+    read_room = rooms.get_room
+
+    async def counting_get_room(rid: str) -> Any:
+        reads.append(rid)
+        return await read_room(rid)
+
+    monkeypatch.setattr(rooms, "get_room", counting_get_room)
+    for i in range(3):
+        await send_message(client, alice, room_id, f"m{i}", f"txn-v{i}")
+    assert reads.count(room_id) <= 1
+    # an unknown room is still refused, and not remembered
+    status, body = await call(client, "PUT", f"/rooms/{q('!nope:test')}/send/m.room.message/t",
+                              alice, {"msgtype": "m.text", "body": "x"})
+    assert status in (403, 404), body
