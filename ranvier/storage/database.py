@@ -10,7 +10,8 @@ lock instead of fighting over the file lock) and one reader connection, which WA
 read the last committed state beside the writer's open transaction. WAL checkpoints,
 the only step that fsyncs, run in a thread of their own.
 
-PostgreSQL runs on an asyncpg pool; `?` is rewritten to `$1..$n` once per statement.
+PostgreSQL runs on an asyncpg pool; `?` is rewritten to `$1..$n` once per statement,
+and an `IN (?, ...)` list to `= ANY($n)` with one array (postgres_statement).
 """
 
 from __future__ import annotations
@@ -326,11 +327,26 @@ _CTE_WRITE_RE = re.compile(r"\b(INSERT|UPDATE|DELETE)\b", re.I)
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
+# An `IN` list made only of placeholders: `x IN (?, ?, ?)`, `x NOT IN (?)`.
+_IN_LIST_RE = re.compile(r"(NOT\s+)?IN\s*\(\s*\?(?:\s*,\s*\?)*\s*\)", re.I)
+
+# How to build a statement's arguments from the caller's: per `$n`, the index of one
+# argument, or (start, count) for the arguments of an `IN` list, passed as one array.
+ArgPlan = tuple[int | tuple[int, int], ...]
+
+
 @functools.lru_cache(maxsize=4096)
-def to_postgres_placeholders(sql: str) -> str:
-    """Rewrite `?` placeholders as `$1..$n`, leaving quoted text and comments alone."""
+def postgres_statement(sql: str) -> tuple[str, ArgPlan | None]:
+    """The PostgreSQL text of a portable statement, and how to pass its arguments (None:
+    as they are). `?` placeholders become `$1..$n`; quoted text and comments stay.
+
+    `IN (?, ?, ?)` becomes `= ANY($n)` with the list's arguments as one array, so the
+    statement's text no longer depends on the list's length: asyncpg prepares it once
+    per connection and reuses it, where every new length was a new statement (a
+    Parse round trip, a plan, an entry pushed out of the statement cache)."""
     out: list[str] = []
-    n = 0
+    plan: list[int | tuple[int, int]] = []
+    grouped = False
     i = 0
     while i < len(sql):
         c = sql[i]
@@ -347,39 +363,85 @@ def to_postgres_placeholders(sql: str) -> str:
             out.append(sql[i:end])
             i = end
         elif c == "?":
-            n += 1
-            out.append(f"${n}")
+            plan.append(_next_argument(plan))
+            out.append(f"${len(plan)}")
             i += 1
+        elif (in_list := _in_list_at(sql, i)) is not None:
+            plan.append((_next_argument(plan), in_list.group(0).count("?")))
+            operator = "<> ALL" if in_list.group(1) else "= ANY"
+            out.append(f"{operator}(${len(plan)})")
+            grouped = True
+            i = in_list.end()
         else:
             out.append(c)
             i += 1
-    return "".join(out)
+    return "".join(out), tuple(plan) if grouped else None
+
+
+def _in_list_at(sql: str, i: int) -> re.Match[str] | None:
+    if sql[i] not in "INin" or (i > 0 and (sql[i - 1].isalnum() or sql[i - 1] == "_")):
+        return None
+    return _IN_LIST_RE.match(sql, i)
+
+
+def _next_argument(plan: list[int | tuple[int, int]]) -> int:
+    """The index of the first caller's argument not yet taken by `plan`."""
+    if not plan:
+        return 0
+    last = plan[-1]
+    return last + 1 if isinstance(last, int) else last[0] + last[1]
+
+
+def _arguments(plan: ArgPlan | None, args: Sequence[Any]) -> Sequence[Any]:
+    if plan is None:
+        return args
+    return [args[p] if isinstance(p, int) else list(args[p[0] : p[0] + p[1]]) for p in plan]
+
+
+class StatementCounter:
+    """How many statements a PostgreSQL database has sent, each one a round trip
+    (BEGIN and COMMIT included): the figure to drive down per request
+    (docs/PERFORMANCE.md). An integer add per statement, so always on."""
+
+    def __init__(self) -> None:
+        self.statements = 0
 
 
 class _PostgresConnection(Connection):
     engine = "postgres"
 
-    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
+    def __init__(self, conn: asyncpg.Connection | asyncpg.Pool, counter: StatementCounter) -> None:
         self._conn = conn
+        self.counter = counter
 
     async def execute(self, sql: str, *args: Any) -> None:
+        self.counter.statements += 1
+        text, plan = postgres_statement(sql)
         with _pg_errors():
-            await self._conn.execute(to_postgres_placeholders(sql), *args)
+            await self._conn.execute(text, *_arguments(plan, args))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if rows:
+            self.counter.statements += 1  # asyncpg pipelines the rows: one round trip
+            text, plan = postgres_statement(sql)
+            if plan is not None:
+                rows = [_arguments(plan, row) for row in rows]
             with _pg_errors():
-                await self._conn.executemany(to_postgres_placeholders(sql), rows)
+                await self._conn.executemany(text, rows)
 
     async def fetchone(self, sql: str, *args: Any) -> tuple | None:
+        self.counter.statements += 1
+        text, plan = postgres_statement(sql)
         with _pg_errors():
-            row = await self._conn.fetchrow(to_postgres_placeholders(sql), *args)
+            row = await self._conn.fetchrow(text, *_arguments(plan, args))
         return None if row is None else tuple(row)
 
     async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
+        self.counter.statements += 1
+        text, plan = postgres_statement(sql)
         with _pg_errors():
-            rows = await self._conn.fetch(to_postgres_placeholders(sql), *args)
+            rows = await self._conn.fetch(text, *_arguments(plan, args))
         return [tuple(r) for r in rows]
 
 
@@ -398,16 +460,30 @@ def _pg_errors() -> Iterator[None]:
 
 class PostgresDatabase(_PostgresConnection, Database):
     def __init__(self, pool: asyncpg.Pool) -> None:
-        super().__init__(pool)
+        super().__init__(pool, StatementCounter())
         self._pool = pool
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
+        self.counter.statements += 2  # BEGIN and COMMIT (or ROLLBACK)
         async with self._pool.acquire() as conn, conn.transaction():
-            yield _PostgresConnection(conn)
+            yield _PostgresConnection(conn, self.counter)
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+# asyncpg's default of 100 prepared statements per connection is fewer than the distinct
+# statements the server runs; a statement evicted from the cache is parsed and planned
+# again (an extra round trip) on its next use.
+_STATEMENT_CACHE_SIZE = 1024
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset between uses of a connection: nothing beyond asyncpg's rollback
+    of an open transaction. Its default reset runs `RESET ALL; UNLISTEN *; CLOSE ALL;
+    pg_advisory_unlock_all()`, a second round trip for every statement run outside a
+    transaction, undoing session state that Ranvier never sets."""
 
 
 # --- opening ----------------------------------------------------------------------------
@@ -422,7 +498,8 @@ async def open_database(config: DatabaseConfig) -> Database:
         import asyncpg  # only for PostgreSQL: SQLite servers never load it
 
         pool = await asyncpg.create_pool(
-            min_size=config.cp_min, max_size=config.cp_max, **config.connect_args
+            min_size=config.cp_min, max_size=config.cp_max, reset=_keep_session,
+            **{"statement_cache_size": _STATEMENT_CACHE_SIZE, **config.connect_args},
         )
         db = PostgresDatabase(pool)
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ranvier.storage.database import Database, IntegrityError, to_postgres_placeholders
+from ranvier.storage.database import Database, IntegrityError, postgres_statement
 from ranvier.storage.migrations import apply_migrations, find_migrations, split_sqlite_script
 
 
@@ -151,10 +151,37 @@ def test_badly_named_schema_file_is_rejected(tmp_path: Path) -> None:
 
 def test_placeholders_are_rewritten_outside_quotes_and_comments() -> None:
     sql = "SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ? -- why?\nAND c = ?"
-    assert to_postgres_placeholders(sql) == (
-        "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $2 -- why?\nAND c = $3"
+    assert postgres_statement(sql) == (
+        "SELECT '?', \"a?\" FROM t WHERE a = $1 AND b = $2 -- why?\nAND c = $3", None,
     )
-    assert to_postgres_placeholders("SELECT 'it''s ?' , ?") == "SELECT 'it''s ?' , $1"
+    assert postgres_statement("SELECT 'it''s ?' , ?") == ("SELECT 'it''s ?' , $1", None)
+
+
+def test_in_lists_become_one_array_argument_whatever_their_length() -> None:
+    two = "SELECT k FROM kv WHERE v = ? AND k IN (?, ?) AND flag NOT IN (?) AND 'IN (?)' = ?"
+    three = "SELECT k FROM kv WHERE v = ? AND k IN (?,?,?) AND flag NOT IN (?) AND 'IN (?)' = ?"
+    text = "SELECT k FROM kv WHERE v = $1 AND k = ANY($2) AND flag <> ALL($3) AND 'IN (?)' = $4"
+    assert postgres_statement(two) == (text, (0, (1, 2), (3, 1), 4))
+    assert postgres_statement(three) == (text, (0, (1, 3), (4, 1), 5))
+    # JOIN ( and a list with anything but placeholders stay as they are.
+    assert postgres_statement("SELECT 1 FROM a JOIN (SELECT ?) b WHERE x IN (1, ?)") == (
+        "SELECT 1 FROM a JOIN (SELECT $1) b WHERE x IN (1, $2)", None,
+    )
+
+
+async def test_in_lists_select_the_same_rows_on_both_engines(database: Database) -> None:
+    await _make_table(database)
+    await database.executemany(
+        "INSERT INTO kv (k, v, flag) VALUES (?, ?, ?)", [("a", 1, 0), ("b", 2, 1), ("c", 3, 1)]
+    )
+    sql = "SELECT k FROM kv WHERE k IN (?, ?, ?) AND v NOT IN (?) ORDER BY k"
+    assert await database.fetchall(sql, "a", "c", "zz", 3) == [("a",)]
+    assert await database.fetchall("SELECT k FROM kv WHERE v IN (?) AND flag = ?", 2, 1) == [
+        ("b",)
+    ]
+    async with database.transaction() as txn:
+        await txn.executemany("DELETE FROM kv WHERE k IN (?, ?)", [("a", "b"), ("c", "zz")])
+    assert await database.fetchval("SELECT count(*) FROM kv") == 0
 
 
 def test_sqlite_scripts_split_on_statement_boundaries() -> None:
