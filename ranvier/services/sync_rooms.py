@@ -412,10 +412,10 @@ def _leading_member_event(
 
     The spec puts `state` before the timeline, so that event belongs to the timeline
     alone; but Synapse takes lazy-loaded members from the state *after* the timeline's
-    first event, and matrix-js-sdk applies `state` first, so on Synapse a profile
-    change is drawn with the sender's new avatar and name. Element shows the difference
-    (docs/COMPATIBILITY.md), so Ranvier repeats the event the same way; a client that
-    follows the spec sees the same member event twice, which changes nothing for it.
+    first event. Element's matrix-js-sdk gives a timeline event the sender it finds in
+    the state before it and keeps that sender, so only the repeat draws a profile
+    change with the new avatar and name (docs/ELEMENT_WEB.md). A client that follows
+    the spec sees the same member event twice, which changes nothing for it.
     """
     if use_state_after or spec.since is None or timeline.limited or not timeline.events:
         return None
