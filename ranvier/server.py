@@ -329,7 +329,8 @@ async def build_homeserver(
         stores.notifications, push_rules, receipts, stores.state, stores.events,
         config.server_name,
     )
-    persister.add_listener(notifications.on_persisted)
+    persister.add_preparer(notifications.prepare_batch)
+    persister.add_preparer(receipts.prepare_batch)
     visibility = VisibilityChecker(
         stores.events, stores.state, stores.room_stream, account_data
     )
@@ -401,7 +402,7 @@ async def build_homeserver(
         typing=typing,
         receipts=receipts,
         presence=presence,
-        sender_activity=SenderActivity(presence, receipts),
+        sender_activity=SenderActivity(presence),
         filters=FilterService(stores.filters),
         visibility=visibility,
         sync=sync,

@@ -21,11 +21,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from ranvier.notifier import Notifier
 from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.room_versions import RoomVersion
 from ranvier.services.state_resolver import StateResolver
+from ranvier.storage.database import Connection
 from ranvier.storage.events import EventsStore, EventToPersist, RoomBatch, StoredEvent, TxnKey
 from ranvier.storage.rooms import MembershipChange
 from ranvier.storage.state import NewStateGroup, StateMap, StateStore
@@ -57,6 +59,8 @@ class RoomHead:
 class BuiltEvent:
     event: Event
     txn: TxnKey | None = None
+    #: the sender has read the room up to this event by sending it
+    read_by_sender: bool = False
 
 
 Builder = Callable[[RoomHead], Awaitable[BuiltEvent]]
@@ -67,6 +71,24 @@ Builder = Callable[[RoomHead], Awaitable[BuiltEvent]]
 PersistedListener = Callable[
     [str, list[StoredEvent], Mapping[StateKey, Event | None]], Awaitable[None]
 ]
+
+
+class BatchPart(Protocol):
+    """Rows another domain derives from a batch (push actions, the sender's read
+    receipt), worked out before the batch's transaction and written inside it, so a
+    send costs one commit."""
+
+    async def write(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        """Write the rows; `stored` is the batch's events, in order, with positions."""
+
+    def finish(self, committed: bool) -> None:
+        """The transaction has ended: announce what committed, or forget what was
+        kept in memory for rows that did not."""
+
+
+#: Sees each batch before its transaction (its events and current-state delta are
+#: final, its positions not yet taken): the part to write with it, if any.
+BatchPreparer = Callable[[RoomBatch], Awaitable[BatchPart | None]]
 
 
 @dataclass(frozen=True)
@@ -136,10 +158,15 @@ class EventPersister:
         # only advances over positions with no uncommitted one below them.
         self._unannounced: list[tuple[int, str, set[str]]] = []
         self._listeners: list[PersistedListener] = []
+        self._preparers: list[BatchPreparer] = []
 
     def add_listener(self, listener: PersistedListener) -> None:
         """Have `listener` see every committed batch (composition root)."""
         self._listeners.append(listener)
+
+    def add_preparer(self, preparer: BatchPreparer) -> None:
+        """Have `preparer` add its rows to every batch's transaction (composition root)."""
+        self._preparers.append(preparer)
 
     async def persist_local(
         self, room_version: RoomVersion, room_id: str, builders: Sequence[Builder]
@@ -216,7 +243,7 @@ class EventPersister:
         if timeline.extremities != timeline.start_extremities:
             batch.forward_extremities = timeline.extremities
         await self._current_state_delta(room_id, timeline, batch)
-        stored = await self._events.persist_batch(batch)
+        stored = await self._persist_with_parts(batch)
         for listener in self._listeners:
             try:
                 await listener(room_id, stored, batch.current_state_delta)
@@ -225,6 +252,25 @@ class EventPersister:
         for request, start, end in accepted:
             request.future.set_result(stored[start:end])
         self._announce(room_id, stored)
+
+    async def _persist_with_parts(self, batch: RoomBatch) -> list[StoredEvent]:
+        parts: list[BatchPart] = []
+        committed = False
+        try:
+            for preparer in self._preparers:
+                try:
+                    part = await preparer(batch)
+                except Exception:  # its rows are lost, not the events
+                    logger.exception("preparing a batch's rows failed for %s", batch.room_id)
+                    continue
+                if part is not None:
+                    parts.append(part)
+            stored = await self._events.persist_batch(batch, [p.write for p in parts])
+            committed = True
+        finally:
+            for part in parts:
+                part.finish(committed)
+        return stored
 
     def _announce(self, room_id: str, stored: list[StoredEvent]) -> None:
         users = {
@@ -273,6 +319,7 @@ class EventPersister:
     async def _add(
         self, room_id: str, timeline: _Timeline, item: Builder | IncomingEvent
     ) -> None:
+        read_by_sender = False
         if isinstance(item, IncomingEvent):
             incoming, txn, prevs = item, None, item.event.prev_event_ids()
             if incoming.outlier:
@@ -289,6 +336,7 @@ class EventPersister:
             depth = max((timeline.depths.get(p, 0) for p in prevs), default=0) + 1
             built = await item(RoomHead(room_id, prevs, depth, before, timeline.pending()))
             incoming, txn = IncomingEvent(built.event), built.txn
+            read_by_sender = built.read_by_sender
         event = incoming.event
         if event.room_id != room_id:
             raise ValueError(f"event {event.event_id} is not in room {room_id}")
@@ -310,6 +358,7 @@ class EventPersister:
                 soft_failed=incoming.soft_failed,
                 state_groups=(before_group, after_group),
                 txn=txn,
+                read_by_sender=read_by_sender,
             )
         )
         timeline.after[event.event_id] = (after_group, after)

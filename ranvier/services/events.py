@@ -45,6 +45,9 @@ class NewEvent:
     redacts: str | None = None
     txn: TxnKey | None = None
     check: ExtraCheck | None = None
+    #: the sender reads the room up to it by sending it (PUT send, state and redact:
+    #: an implicit private read receipt, push.md "Marking notifications as read")
+    read_by_sender: bool = False
 
 
 # Rooms whose version stays known without a read (a version is a few bytes).
@@ -218,7 +221,7 @@ class EventCreator:
                 raise MatrixError(403, "M_FORBIDDEN", str(e)) from e
             if new.check is not None:
                 new.check(event, auth_events)
-            return BuiltEvent(event, new.txn)
+            return BuiltEvent(event, new.txn, new.read_by_sender)
 
         return build
 

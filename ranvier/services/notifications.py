@@ -2,11 +2,12 @@
 each new event is evaluated against the push rules of the local users it may notify,
 and the results give the unread counts /sync reports per room and per thread.
 
-Evaluation runs after the event's batch commits (an EventPersister listener), before
-the sender's request returns. Its cost per member is kept to a dictionary look-up: the
-room's members and display names are kept in memory (updated from each batch's
-current-state delta), rulesets are cached by the push rules service, and users on the
-server-default rules whom an event does not name share one evaluation.
+Evaluation runs just before the event's batch commits (an EventPersister preparer), and
+its rows are written in the batch's transaction: a send costs one commit. Its cost per
+member is kept to a dictionary look-up: the room's members and display names are kept in
+memory (updated from each batch's current-state delta), rulesets are cached by the push
+rules service, and users on the server-default rules whom an event does not name share
+one evaluation.
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ from ranvier.protocol.push_rules import (
     named_by,
 )
 from ranvier.services.current_state import current_state_events
+from ranvier.services.event_persister import BatchPart
 from ranvier.services.push_rules import PushRulesService
-from ranvier.services.receipts import ReceiptsService
-from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.services.receipts import ReceiptsService, thread_of
+from ranvier.storage.database import Connection
+from ranvier.storage.events import EventsStore, RoomBatch, StoredEvent
 from ranvier.storage.lru import LruCache
 from ranvier.storage.notifications import NotificationsStore, PushAction
 from ranvier.storage.state import StateStore
 
 logger = logging.getLogger(__name__)
 
-MAIN_THREAD = "main"
 #: Rooms whose push-relevant state is kept in memory (members and display names).
 ROOM_CACHE_SIZE = 256
 
@@ -61,96 +63,92 @@ class NotificationsService:
 
     # --- at persist time ---------------------------------------------------------------
 
-    async def on_persisted(
-        self,
-        room_id: str,
-        stored: Sequence[StoredEvent],
-        delta: Mapping[StateKey, Event | None],
-    ) -> None:
-        """Evaluate each accepted event for its room's local members (and a local
-        invitee); the user's own events never notify. Runs on the room's persister
+    async def prepare_batch(self, batch: RoomBatch) -> BatchPart | None:
+        """Evaluate each accepted event of the batch for its room's local members (and a
+        local invitee), before the batch commits; the rows are written in its
+        transaction. The user's own events never notify. Runs on the room's persister
         queue, so batches of one room come here one at a time and in order."""
-        room = await self._room_state(room_id, stored, delta)
-        events = [
-            s for s in stored if not (s.outlier or s.rejected_reason or s.soft_failed)
+        room = await self._room_state(batch)
+        indexed = [
+            (i, item.event) for i, item in enumerate(batch.events)
+            if not (item.outlier or item.rejected_reason or item.soft_failed)
         ]
-        if not events:
-            return
+        if not indexed:
+            return None
         await room.check_rules(self._push_rules)
-        actions: list[PushAction] = []
-        for s in events:
-            event = s.event
-            evaluated = _evaluated(event)
-            state_key, mentioned = named_by(evaluated)
-            # Users evaluated one by one: their own rules, an ID that no shared result
-            # may stand for, or named by the event. Every other local member shares
-            # one evaluation, so a member costs nearly nothing.
-            individual = set(room.alone)
-            individual.update(u for u in mentioned if u in room.local)
-            individual.update(room.by_lower.get(state_key or "", ()))
-            invitee = event.state_key or ""
-            if (
-                event.type == "m.room.member"
-                and event.membership == "invite"
-                and invitee.endswith(self._local_suffix)
-                and invitee not in room.local
-            ):
-                individual.add(invitee)
-            individual.discard(event.sender)
-            anyone = next(
-                (u for u in room.local if u not in individual and u != event.sender), None
+        results: list[tuple[int, str, Evaluation]] = []
+        for index, event in indexed:
+            results.extend(
+                (index, user_id, result) for user_id, result in await self._evaluate(room, event)
             )
-            rulesets = await self._push_rules.rulesets_for_users(
-                [*individual, anyone] if anyone is not None else individual
-            )
-            ctx = PushContext(
-                user_id="",
-                room_member_count=len(room.members),
-                sender_power_level=get_user_power_level(event.sender, room.auth),
-                notification_levels=room.levels,
-            )
-            results: list[tuple[str, Evaluation]] = []
-            for user_id in individual:
-                result = evaluate(
-                    rulesets[user_id].rules, evaluated,
-                    replace(ctx, user_id=user_id, display_name=room.members.get(user_id)),
-                )
-                if result.notify or result.highlight:
-                    results.append((user_id, result))
-            if anyone is not None:
-                shared = evaluate(rulesets[anyone].rules, evaluated, replace(ctx, user_id=anyone))
-                if shared.notify or shared.highlight:
-                    results.extend(
-                        (u, shared) for u in room.local
-                        if u not in individual and u != event.sender
-                    )
-            thread = thread_of(event)
-            actions.extend(
-                PushAction(
-                    user_id, event.event_id, room_id, s.stream_ordering, thread,
-                    result.notify, result.highlight, result.actions,
-                )
-                for user_id, result in results
-            )
-        await self._store.add(actions)
+        # A redaction may prune a current state event without a delta, and a batch
+        # that does not commit leaves the copy ahead of the store: both drop the copy.
+        forget = any(event.type == "m.room.redaction" for _, event in indexed)
+        return _PushActionsPart(self, batch.room_id, results, forget)
 
-    async def _room_state(
-        self,
-        room_id: str,
-        stored: Sequence[StoredEvent],
-        delta: Mapping[StateKey, Event | None],
-    ) -> _RoomPushState:
+    async def _evaluate(
+        self, room: _RoomPushState, event: Event
+    ) -> list[tuple[str, Evaluation]]:
+        """The local users `event` notifies, with each one's evaluation."""
+        evaluated = _evaluated(event)
+        state_key, mentioned = named_by(evaluated)
+        # Users evaluated one by one: their own rules, an ID that no shared result may
+        # stand for, or named by the event. Every other local member shares one
+        # evaluation, so a member costs nearly nothing.
+        individual = set(room.alone)
+        individual.update(u for u in mentioned if u in room.local)
+        individual.update(room.by_lower.get(state_key or "", ()))
+        invitee = event.state_key or ""
+        if (
+            event.type == "m.room.member"
+            and event.membership == "invite"
+            and invitee.endswith(self._local_suffix)
+            and invitee not in room.local
+        ):
+            individual.add(invitee)
+        individual.discard(event.sender)
+        anyone = next(
+            (u for u in room.local if u not in individual and u != event.sender), None
+        )
+        rulesets = await self._push_rules.rulesets_for_users(
+            [*individual, anyone] if anyone is not None else individual
+        )
+        ctx = PushContext(
+            user_id="",
+            room_member_count=len(room.members),
+            sender_power_level=get_user_power_level(event.sender, room.auth),
+            notification_levels=room.levels,
+        )
+        results: list[tuple[str, Evaluation]] = []
+        for user_id in individual:
+            result = evaluate(
+                rulesets[user_id].rules, evaluated,
+                replace(ctx, user_id=user_id, display_name=room.members.get(user_id)),
+            )
+            if result.notify or result.highlight:
+                results.append((user_id, result))
+        if anyone is not None:
+            shared = evaluate(rulesets[anyone].rules, evaluated, replace(ctx, user_id=anyone))
+            if shared.notify or shared.highlight:
+                results.extend(
+                    (u, shared) for u in room.local if u not in individual and u != event.sender
+                )
+        return results
+
+    def forget_room(self, room_id: str) -> None:
+        """Drop the in-memory copy of the room's push state (read again when needed)."""
+        self._rooms.pop(room_id)
+
+    async def _room_state(self, batch: RoomBatch) -> _RoomPushState:
         """The room's push-relevant current state after the batch: the cached copy with
-        the batch's delta applied, else read whole. A redaction may prune a current
-        state event without a delta, so it drops the copy."""
-        room = self._rooms.get(room_id)
-        if room is not None and not any(s.event.type == "m.room.redaction" for s in stored):
-            room.apply(delta)
-            return room
-        state = await current_state_events(self._state, self._events, room_id)
-        room = _RoomPushState(self._local_suffix)
-        room.apply(state)
-        self._rooms.set(room_id, room)
+        the batch's delta applied, else the stored current state (from before the
+        batch) with it applied."""
+        room = self._rooms.get(batch.room_id)
+        if room is None:
+            room = _RoomPushState(self._local_suffix)
+            room.apply(await current_state_events(self._state, self._events, batch.room_id))
+            self._rooms.set(batch.room_id, room)
+        room.apply(batch.current_state_delta)
         return room
 
     # --- counts ----------------------------------------------------------------------
@@ -185,14 +183,32 @@ class NotificationsService:
         return counts
 
 
-def thread_of(event: Event) -> str:
-    """The thread an event belongs to: its root for an m.thread relation, else main."""
-    relates_to = event.content.get("m.relates_to")
-    if isinstance(relates_to, Mapping) and relates_to.get("rel_type") == "m.thread":
-        root = relates_to.get("event_id")
-        if isinstance(root, str):
-            return root
-    return MAIN_THREAD
+class _PushActionsPart:
+    """A batch's push actions: evaluated before its transaction, written inside it
+    once the events have their stream positions."""
+
+    def __init__(
+        self, service: NotificationsService, room_id: str,
+        results: list[tuple[int, str, Evaluation]], forget_room: bool,
+    ) -> None:
+        self._service = service
+        self._room_id = room_id
+        self._results = results
+        self._forget_room = forget_room
+
+    async def write(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        await NotificationsStore.write(conn, [
+            PushAction(
+                user_id, stored[index].event.event_id, self._room_id,
+                stored[index].stream_ordering, thread_of(stored[index].event),
+                result.notify, result.highlight, result.actions,
+            )
+            for index, user_id, result in self._results
+        ])
+
+    def finish(self, committed: bool) -> None:
+        if self._forget_room or not committed:
+            self._service.forget_room(self._room_id)
 
 
 def _evaluated(event: Event) -> dict[str, Any]:

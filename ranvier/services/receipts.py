@@ -7,17 +7,22 @@ an earlier event than the current one is ignored.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ranvier.clock import Clock
 from ranvier.errors import MatrixError
 from ranvier.notifier import Notifier
+from ranvier.protocol.events import Event
 from ranvier.services.account_data import AccountDataService, Content
+from ranvier.services.event_persister import BatchPart
 from ranvier.services.room_checks import require_joined
-from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.storage.database import Connection
+from ranvier.storage.events import EventsStore, RoomBatch, StoredEvent
 from ranvier.storage.receipts import UNTHREADED, Receipt, ReceiptsStore
 from ranvier.storage.rooms import RoomStore
+from ranvier.storage.stream_ids import StreamIdGenerator
 
 RECEIPTS_STREAM = "receipts"
 READ = "m.read"
@@ -27,6 +32,16 @@ FULLY_READ = "m.fully_read"
 RECEIPT_TYPES = (READ, READ_PRIVATE)
 #: The thread ID of the main timeline in threaded receipts.
 MAIN_THREAD = "main"
+
+
+def thread_of(event: Event) -> str:
+    """The thread an event belongs to: its root for an m.thread relation, else main."""
+    relates_to = event.content.get("m.relates_to")
+    if isinstance(relates_to, Mapping) and relates_to.get("rel_type") == "m.thread":
+        root = relates_to.get("event_id")
+        if isinstance(root, str):
+            return root
+    return MAIN_THREAD
 
 
 def _check_thread_id(receipt_type: str, thread_id: str) -> None:
@@ -92,15 +107,21 @@ class ReceiptsService:
                     self._clock.time_ms(),
                 ), target.stream_ordering)
 
-    async def mark_read_by_sending(self, sent: StoredEvent, thread_id: str) -> None:
-        """The sender of `sent` has read its thread up to it (push.md "Marking
-        notifications as read": sending an event updates the read receipt). The receipt
-        is private: others' clients already infer it from the event itself."""
-        event = sent.event
-        await self._advance(Receipt(
-            event.room_id, READ_PRIVATE, event.sender, thread_id, event.event_id,
-            self._clock.time_ms(),
-        ), sent.stream_ordering)
+    async def prepare_batch(self, batch: RoomBatch) -> BatchPart | None:
+        """The receipts of the batch's senders who read their room by sending (push.md
+        "Marking notifications as read": sending an event updates the read receipt),
+        written in the batch's transaction. They are private: others' clients already
+        infer them from the events themselves."""
+        now = self._clock.time_ms()
+        receipts = [
+            (index, Receipt(
+                batch.room_id, READ_PRIVATE, item.event.sender, thread_of(item.event),
+                item.event.event_id, now,
+            ))
+            for index, item in enumerate(batch.events)
+            if item.read_by_sender
+        ]
+        return _SenderReceiptsPart(self, self._store.stream, receipts) if receipts else None
 
     async def changes_for_sync(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int
@@ -136,11 +157,15 @@ class ReceiptsService:
 
     async def _advance(self, receipt: Receipt, event_stream_ordering: int) -> None:
         position = await self._store.advance(receipt, event_stream_ordering)
-        if position is None:
-            return
-        # Others' syncs wake through the room; a private receipt concerns only its user.
-        rooms = () if receipt.receipt_type == READ_PRIVATE else (receipt.room_id,)
-        self._notifier.notify(RECEIPTS_STREAM, position, rooms=rooms, users=(receipt.user_id,))
+        if position is not None:
+            self.announce([receipt], position)
+
+    def announce(self, receipts: Sequence[Receipt], position: int) -> None:
+        """Wake the syncs that `receipts`, committed up to `position`, concern: others'
+        through the room, a private receipt only its user's."""
+        rooms = {r.room_id for r in receipts if r.receipt_type != READ_PRIVATE}
+        users = {r.user_id for r in receipts}
+        self._notifier.notify(RECEIPTS_STREAM, position, rooms=rooms, users=users)
 
     async def _move_fully_read(self, user_id: str, room_id: str, target: StoredEvent) -> None:
         async def forward(content: Content | None) -> Content | None:
@@ -153,3 +178,30 @@ class ReceiptsService:
             return {"event_id": target.event.event_id}
 
         await self._account_data.update(user_id, room_id, FULLY_READ, forward)
+
+
+class _SenderReceiptsPart:
+    """Implicit read receipts written with the events that made them: their stream
+    positions stay in flight until the transaction ends, so no sync reads past them
+    before they are visible."""
+
+    def __init__(
+        self, service: ReceiptsService, stream: StreamIdGenerator,
+        receipts: list[tuple[int, Receipt]],
+    ) -> None:
+        self._service = service
+        self._stream = stream
+        self._receipts = receipts
+        self._allocation = contextlib.ExitStack()
+        self._changed: list[Receipt] = []
+
+    async def write(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        ids = self._allocation.enter_context(self._stream.allocate(len(self._receipts)))
+        for (index, receipt), stream_id in zip(self._receipts, ids, strict=True):
+            if await ReceiptsStore.write(conn, receipt, stored[index].stream_ordering, stream_id):
+                self._changed.append(receipt)
+
+    def finish(self, committed: bool) -> None:
+        self._allocation.close()
+        if committed and self._changed:
+            self._service.announce(self._changed, self._stream.current)

@@ -51,6 +51,7 @@ class Redactor:
         return await self._creator.send(
             room_id,
             NewEvent(
-                "m.room.redaction", sender, content, redacts=target_id, txn=txn, check=may_redact
+                "m.room.redaction", sender, content, redacts=target_id, txn=txn,
+                check=may_redact, read_by_sender=True,
             ),
         )

@@ -57,6 +57,9 @@ class EventToPersist:
     #: groups of the state before and after the event (None for outliers)
     state_groups: tuple[int, int] | None = None
     txn: TxnKey | None = None
+    #: the sender has read the room up to this event by sending it (an implicit
+    #: private read receipt, written with the event)
+    read_by_sender: bool = False
 
 
 @dataclass
@@ -101,8 +104,11 @@ class EventsStore:
         atomically with the events (composition root)."""
         self._batch_writers.append(writer)
 
-    async def persist_batch(self, batch: RoomBatch) -> list[StoredEvent]:
-        """Write a room's batch atomically; returns the events with their positions."""
+    async def persist_batch(
+        self, batch: RoomBatch, extra_writers: Sequence[BatchWriter] = ()
+    ) -> list[StoredEvent]:
+        """Write a room's batch atomically, with what `extra_writers` derive from this
+        batch alone; returns the events with their positions."""
         async with self._db.transaction() as conn:
             # IDs are taken inside the transaction: on SQLite (one writer) positions
             # then follow commit order; on PostgreSQL the generator hides the gaps.
@@ -129,7 +135,7 @@ class EventsStore:
                     conn, [s for s in stored if _is_membership(s)], batch.local_memberships
                 )
                 redacted = await self._write_redactions(conn, stored)
-                for writer in self._batch_writers:
+                for writer in (*self._batch_writers, *extra_writers):
                     await writer(conn, stored)
         for s, js in zip(stored, jsons, strict=True):
             self._cache.set(s.event.event_id, s, len(js))

@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from ranvier.storage.database import Database
+from ranvier.storage.database import Connection, Database
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,19 @@ class NotificationsStore:
         self._db = db
 
     async def add(self, actions: Sequence[PushAction]) -> None:
+        if actions:
+            async with self._db.transaction() as conn:
+                await self.write(conn, actions)
+
+    @staticmethod
+    async def write(conn: Connection, actions: Sequence[PushAction]) -> None:
+        """Insert `actions` in the caller's transaction (the events' own)."""
         # The members who share one evaluation share its actions tuple: one encoding.
         encoded: dict[int, str] = {}
         for a in actions:
             if id(a.actions) not in encoded:
                 encoded[id(a.actions)] = orjson.dumps(list(a.actions)).decode()
-        await self._db.executemany(
+        await conn.executemany(
             "INSERT INTO event_push_actions (user_id, event_id, room_id, stream_ordering,"
             " thread_id, notify, highlight, actions) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT DO NOTHING",

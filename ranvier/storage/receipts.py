@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ranvier.storage.database import Database
+from ranvier.storage.database import Connection, Database
 from ranvier.storage.stream_ids import StreamIdGenerator
 
 #: The thread_id column of an unthreaded receipt.
@@ -40,26 +40,35 @@ class ReceiptsStore:
         points at this event or a later one; returns the new stream position, or None
         when nothing changed. (Receipts mark "read up to", so they never move back.)"""
         with self.stream.allocate(1) as (stream_id,):
-            row = await self._db.fetchone(
-                "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id,"
-                " event_stream_ordering, ts, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE SET"
-                " event_id = excluded.event_id,"
-                " event_stream_ordering = excluded.event_stream_ordering,"
-                " ts = excluded.ts, stream_id = excluded.stream_id"
-                " WHERE receipts.event_stream_ordering < excluded.event_stream_ordering"
-                " RETURNING stream_id",
-                receipt.room_id,
-                receipt.receipt_type,
-                receipt.user_id,
-                receipt.thread_id or UNTHREADED,
-                receipt.event_id,
-                event_stream_ordering,
-                receipt.ts,
-                stream_id,
-            )
+            changed = await self.write(self._db, receipt, event_stream_ordering, stream_id)
         # Only the position below which every change has committed (see StreamIdGenerator).
-        return None if row is None else self.stream.current
+        return self.stream.current if changed else None
+
+    @staticmethod
+    async def write(
+        conn: Connection, receipt: Receipt, event_stream_ordering: int, stream_id: int
+    ) -> bool:
+        """`advance` at a position the caller allocated, on the caller's connection
+        (inside its transaction); whether the receipt moved."""
+        row = await conn.fetchone(
+            "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id,"
+            " event_stream_ordering, ts, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE SET"
+            " event_id = excluded.event_id,"
+            " event_stream_ordering = excluded.event_stream_ordering,"
+            " ts = excluded.ts, stream_id = excluded.stream_id"
+            " WHERE receipts.event_stream_ordering < excluded.event_stream_ordering"
+            " RETURNING stream_id",
+            receipt.room_id,
+            receipt.receipt_type,
+            receipt.user_id,
+            receipt.thread_id or UNTHREADED,
+            receipt.event_id,
+            event_stream_ordering,
+            receipt.ts,
+            stream_id,
+        )
+        return row is not None
 
     async def changes(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int

@@ -65,6 +65,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
         NewEvent(
             m["event_type"], requester.user_id, content,
             txn=_txn(requester, m["txn_id"]) if "txn_id" in m else None,
+            read_by_sender=True,
         ),
     )
     await hs.sender_activity.on_sent(stored)
@@ -82,7 +83,8 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
     stored = await hs.event_creator.send_state(
         m["room_id"],
         NewEvent(
-            m["event_type"], requester.user_id, content, state_key=m.get("state_key", "")
+            m["event_type"], requester.user_id, content, state_key=m.get("state_key", ""),
+            read_by_sender=True,
         ),
     )
     await hs.sender_activity.on_sent(stored)

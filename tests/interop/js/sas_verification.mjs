@@ -20,6 +20,12 @@ export async function verifyOwnDevicesWithSas(existingDevice, newDevice) {
   const incoming = new Promise((resolve) => {
     existingDevice.on(CryptoEvent.VerificationRequestReceived, resolve);
   });
+  // As for a person, the new device shows up on the existing one before it asks: Rust
+  // crypto ignores a request from a device whose keys it has not fetched yet.
+  const userId = newDevice.getUserId();
+  await waitFor("the existing device to know the new one", async () =>
+    (await existingDevice.getCrypto().getUserDeviceInfo([userId], true))
+      .get(userId)?.has(newDevice.getDeviceId()));
   const requested = await newDevice.getCrypto().requestOwnUserVerification();
   const received = await within(incoming, "the request on the existing device");
   assert(received.isSelfVerification, "the request is not a self-verification");
