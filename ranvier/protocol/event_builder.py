@@ -10,11 +10,11 @@ from typing import Any
 from signedjson.types import SigningKey
 from unpaddedbase64 import encode_base64
 
-from .canonical_json import encode_canonical_json
+from .canonical_json import check_strict_json, encode_canonical_json
 from .errors import InvalidEvent, InvalidIdentifier
 from .event_validation import validate_pdu
 from .events import Event
-from .hashing import compute_content_hash
+from .hashing import compute_content_hash, compute_event_id
 from .identifiers import parse_user_id
 from .room_versions import EventFormat, RoomVersion
 from .signing import sign_event
@@ -79,11 +79,20 @@ def build_event(
     if room_version.event_format is EventFormat.V1:
         pdu["event_id"] = _v1_event_id(pdu, server_name)
 
-    pdu["hashes"] = {"sha256": encode_base64(compute_content_hash(pdu))}
+    # From v6 numbers must be safe integers: checked once here, the hashes, signature
+    # and size below may skip looking for floats (`encode_canonical_json`).
+    strict = room_version.strict_canonicaljson
+    if strict:
+        check_strict_json(pdu)
+    pdu["hashes"] = {"sha256": encode_base64(compute_content_hash(pdu, float_free=strict))}
     pdu["signatures"] = {}
-    signed = sign_event(pdu, room_version, server_name, signing_key)
-    validate_pdu(signed, room_version)
-    return Event(signed, room_version)
+    signed = sign_event(pdu, room_version, server_name, signing_key, float_free=strict)
+    validate_pdu(signed, room_version, strict_checked=strict)
+    event_id = (
+        None if room_version.event_format is EventFormat.V1
+        else compute_event_id(signed, room_version, float_free=strict)
+    )
+    return Event(signed, room_version, event_id)
 
 
 def _place_room_id(

@@ -25,17 +25,19 @@ MAX_DEPTH = 2**63 - 1
 MAX_DEPTH_STRICT = 2**53 - 1
 
 
-def validate_pdu(pdu: Any, room_version: RoomVersion) -> None:
+def validate_pdu(pdu: Any, room_version: RoomVersion, *, strict_checked: bool = False) -> None:
     """Raise `InvalidEvent` (or `InvalidJson` for v6+ number rules) if `pdu` does not
-    have the fields, types and sizes its room version's event format requires."""
+    have the fields, types and sizes its room version's event format requires.
+    `strict_checked`: the caller has already run `check_strict_json` on it."""
     if not isinstance(pdu, Mapping):
         raise InvalidEvent(f"event must be a JSON object, not {type(pdu).__name__}")
     _check_fields(pdu, room_version)
     _check_references(pdu, "prev_events", MAX_PREV_EVENTS, room_version)
     _check_references(pdu, "auth_events", MAX_AUTH_EVENTS, room_version)
-    if room_version.strict_canonicaljson:
+    strict = room_version.strict_canonicaljson
+    if strict and not strict_checked:
         check_strict_json(pdu)
-    size = len(encode_canonical_json(pdu))
+    size = len(encode_canonical_json(pdu, float_free=strict))
     if size > MAX_PDU_BYTES:
         raise InvalidEvent(f"event is {size} bytes as canonical JSON, over {MAX_PDU_BYTES}")
 

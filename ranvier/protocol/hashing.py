@@ -18,13 +18,14 @@ from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
 
 
-def compute_content_hash(pdu: Mapping[str, Any]) -> bytes:
+def compute_content_hash(pdu: Mapping[str, Any], *, float_free: bool = False) -> bytes:
     """SHA-256 over the whole unredacted event minus `unsigned`, `signatures` and
-    `hashes`: the parts other servers may legitimately add or change."""
+    `hashes`: the parts other servers may legitimately add or change. (`float_free`:
+    see `encode_canonical_json`.)"""
     covered = {
         key: value for key, value in pdu.items() if key not in ("unsigned", "signatures", "hashes")
     }
-    return hashlib.sha256(encode_canonical_json(covered)).digest()
+    return hashlib.sha256(encode_canonical_json(covered, float_free=float_free)).digest()
 
 
 def check_content_hash(pdu: Mapping[str, Any]) -> None:
@@ -48,16 +49,20 @@ def check_content_hash(pdu: Mapping[str, Any]) -> None:
         raise HashError("'hashes.sha256' does not match the event's content")
 
 
-def compute_reference_hash(pdu: Mapping[str, Any], room_version: RoomVersion) -> bytes:
+def compute_reference_hash(
+    pdu: Mapping[str, Any], room_version: RoomVersion, *, float_free: bool = False
+) -> bytes:
     """SHA-256 over the redacted event minus `signatures` and `unsigned`. It names the
     event: v1/v2 references carry it beside the ID; from v3 it is the ID."""
     redacted = redact(pdu, room_version)
     redacted.pop("signatures", None)
     redacted.pop("unsigned", None)
-    return hashlib.sha256(encode_canonical_json(redacted)).digest()
+    return hashlib.sha256(encode_canonical_json(redacted, float_free=float_free)).digest()
 
 
-def compute_event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> str:
+def compute_event_id(
+    pdu: Mapping[str, Any], room_version: RoomVersion, *, float_free: bool = False
+) -> str:
     """The event ID of a v3+ event: `$` and its reference hash in unpadded base64,
     standard (v3) or URL-safe (v4+)."""
     if room_version.event_format is EventFormat.V1:
@@ -65,7 +70,7 @@ def compute_event_id(pdu: Mapping[str, Any], room_version: RoomVersion) -> str:
             f"room version {room_version.identifier} events carry their ID in 'event_id'"
         )
     encoded = encode_base64(
-        compute_reference_hash(pdu, room_version),
+        compute_reference_hash(pdu, room_version, float_free=float_free),
         urlsafe=room_version.event_format is EventFormat.V3,
     )
     return "$" + encoded

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from signedjson.sign import SignatureVerifyException, sign_json, verify_signed_json
+from signedjson.sign import SignatureVerifyException, verify_signed_json
 from signedjson.types import SigningKey, VerifyKey
+from unpaddedbase64 import encode_base64
 
+from .canonical_json import encode_canonical_json
 from .errors import SignatureError
 from .events import Event
 from .identifiers import server_name_of
@@ -25,17 +27,22 @@ MAX_KEY_VALIDITY_MS = 7 * 24 * 60 * 60 * 1000
 
 
 def sign_event(
-    pdu: Mapping[str, Any], room_version: RoomVersion, server_name: str, signing_key: SigningKey
+    pdu: Mapping[str, Any], room_version: RoomVersion, server_name: str,
+    signing_key: SigningKey, *, float_free: bool = False,
 ) -> dict[str, Any]:
-    """A copy of `pdu` with `server_name`'s signature added beside any others.
+    """A copy of `pdu` with `server_name`'s signature added beside any others
+    (`float_free`: see `encode_canonical_json`).
 
     The event must already carry its content hash: the signature covers the redacted
     event, and `hashes` is what binds it to the parts redaction removes.
     """
-    signed = sign_json(_signed_part(pdu, room_version), server_name, signing_key)
+    # appendices.md "Signing JSON": ed25519 over the canonical JSON of the object
+    # without `signatures` and `unsigned`, in unpadded base64 under `alg:version`.
+    signed_bytes = encode_canonical_json(_signed_part(pdu, room_version), float_free=float_free)
+    signature = encode_base64(signing_key.sign(signed_bytes).signature)
     result = dict(pdu)
     signatures = {name: dict(sigs) for name, sigs in pdu.get("signatures", {}).items()}
-    signatures.setdefault(server_name, {}).update(signed["signatures"][server_name])
+    signatures.setdefault(server_name, {})[f"{signing_key.alg}:{signing_key.version}"] = signature
     result["signatures"] = signatures
     return result
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import os
 import re
 import sqlite3
 import threading
@@ -185,17 +186,34 @@ def _fetchall(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[t
     return conn.execute(sql, args).fetchall()
 
 
+#: A WAL larger than this is restarted from its beginning before the next write. Under
+#: a steady stream of commits a PASSIVE checkpoint never catches up with the writer, so
+#: the WAL would only grow; and appending to a growing file costs several times what
+#: overwriting costs (4 KiB frames: about 16 against 4 us each, docs/PERFORMANCE.md).
+WAL_RESTART_BYTES = 16 * 1024 * 1024
+#: How often the checkpoint thread looks at the WAL's size while it pauses.
+_WAL_POLL_S = 0.05
+
+
 class _Checkpointer:
-    """Copies the WAL back into the database file from a thread of its own.
+    """Copies the WAL back into the database file off the event loop.
 
     Checkpoints are where WAL mode fsyncs; run by the committing connection (SQLite's
     automatic checkpoint) they would stall the event loop for as long as the disk takes.
-    This thread's connection runs a PASSIVE checkpoint, which never blocks readers or
-    the writer, at most once per interval while commits keep coming."""
+    A thread of its own runs a PASSIVE checkpoint, which never blocks readers or the
+    writer, at most once per interval while commits keep coming. Once the WAL has grown
+    past WAL_RESTART_BYTES it flags `restart_due`, and the writer, between two
+    transactions, has `restart` run in a worker thread: a RESTART checkpoint copies
+    what is left and makes the next commit write from the WAL's start again."""
 
     def __init__(self, path: str, interval_s: float = 1.0) -> None:
-        self._path = path
+        self._wal_path = path + "-wal"
         self._interval_s = interval_s
+        # Used by this thread and by `restart`'s worker thread, one at a time. A
+        # RESTART waits for readers of the old WAL for at most 100 ms.
+        self._conn = _sqlite_connect(path, busy_timeout_ms=100)
+        self._conn_lock = threading.Lock()
+        self.restart_due = False
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="sqlite-checkpoint", daemon=True)
@@ -205,20 +223,37 @@ class _Checkpointer:
         if not self._wakeup.is_set():
             self._wakeup.set()
 
+    def restart(self) -> None:
+        """Checkpoint everything and restart the WAL (the caller holds back writes)."""
+        self._checkpoint("RESTART")
+        self.restart_due = False
+
+    def _checkpoint(self, mode: str) -> None:
+        with self._conn_lock, contextlib.suppress(sqlite3.OperationalError):
+            self._conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+
     def _loop(self) -> None:
-        conn = _sqlite_connect(self._path, busy_timeout_ms=1000)
         try:
             while True:
                 self._wakeup.wait()
                 self._wakeup.clear()
-                with contextlib.suppress(sqlite3.OperationalError):
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                self._checkpoint("PASSIVE")
                 if self._stopping.is_set():
                     return
                 # At most one checkpoint per interval; a stop cuts the pause short.
-                self._stopping.wait(self._interval_s)
+                deadline = time.monotonic() + self._interval_s
+                while not self._stopping.wait(_WAL_POLL_S) and time.monotonic() < deadline:
+                    if not self.restart_due and self._wal_grown():
+                        self.restart_due = True
         finally:
-            conn.close()
+            with self._conn_lock:
+                self._conn.close()
+
+    def _wal_grown(self) -> bool:
+        try:
+            return os.path.getsize(self._wal_path) > WAL_RESTART_BYTES
+        except OSError:
+            return False
 
     def stop(self) -> None:
         """A last checkpoint, then the thread ends."""
@@ -233,6 +268,8 @@ class SqliteDatabase(Database):
     def __init__(self, path: str) -> None:
         writer = _sqlite_connect(path, busy_timeout_ms=0)
         writer.execute("PRAGMA wal_autocheckpoint = 0")
+        # When a restart finds the WAL file larger than this, it is cut back to it.
+        writer.execute(f"PRAGMA journal_size_limit = {WAL_RESTART_BYTES}")
         self._writer = _SqliteConn(writer)
         # SQLite allows one writer at a time: writes queue on this lock rather than
         # fighting over the file lock.
@@ -244,22 +281,26 @@ class SqliteDatabase(Database):
         self._reader = None if in_memory else _SqliteConn(_sqlite_connect(path, busy_timeout_ms=0))
         self._checkpointer = None if in_memory else _Checkpointer(path)
 
-    def _committed(self) -> None:
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """Hold the write lock for one write; restart an outgrown WAL first."""
+        async with self._write_lock:
+            if self._checkpointer is not None and self._checkpointer.restart_due:
+                await asyncio.to_thread(self._checkpointer.restart)
+            yield
         if self._checkpointer is not None:
             self._checkpointer.committed()
 
     async def execute(self, sql: str, *args: Any) -> None:
-        async with self._write_lock:
+        async with self._writing():
             await self._writer.execute(sql, *args)
-        self._committed()
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
         if not rows:  # no transaction to begin and commit for nothing
             return
-        async with self._write_lock:
+        async with self._writing():
             await self._writer.executemany_atomic(sql, rows)
-        self._committed()
 
     def _idle_connection(self) -> sqlite3.Connection:
         """The connection a read outside a transaction uses: the writer while no
@@ -281,15 +322,13 @@ class SqliteDatabase(Database):
         args: Sequence[Any],
     ) -> T:
         if _writes(sql) or self._reader is None:
-            async with self._write_lock:
-                result = await self._writer._run(fn, self._writer._conn, sql, args)
-            self._committed()
-            return result
+            async with self._writing():
+                return await self._writer._run(fn, self._writer._conn, sql, args)
         return await _retrying_busy(lambda: fn(self._idle_connection(), sql, args))
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Connection]:
-        async with self._write_lock:
+        async with self._writing():
             # IMMEDIATE takes the write lock up front, so another process's writer
             # cannot make this transaction fail half-way with SQLITE_BUSY.
             await self._writer.execute("BEGIN IMMEDIATE")
@@ -299,7 +338,6 @@ class SqliteDatabase(Database):
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
-        self._committed()
 
     async def close(self) -> None:
         async with self._write_lock:

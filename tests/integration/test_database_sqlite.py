@@ -10,6 +10,9 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
+from ranvier.storage import database
 from ranvier.storage.database import SqliteDatabase
 from ranvier.storage.migrations import SCHEMA_DIR, apply_migrations
 
@@ -130,3 +133,26 @@ async def test_closing_does_not_wait_out_the_checkpoint_pause(tmp_path: Path) ->
     started = time.monotonic()
     await db.close()
     assert time.monotonic() - started < 0.5
+
+
+async def test_the_wal_stays_bounded_under_a_steady_stream_of_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A PASSIVE checkpoint never catches up with a writer that keeps committing, so the
+    # WAL would only grow (to the size of every frame written, about 160 MiB here);
+    # past the limit the writer has it restarted.
+    monkeypatch.setattr(database, "WAL_RESTART_BYTES", 512 * 1024)
+    db, path = await _open(tmp_path)
+    wal = Path(path + "-wal")
+    largest = 0
+    commits = 20_000
+    try:
+        payload = "x" * 3000
+        for i in range(commits):
+            await db.execute("INSERT INTO kv (k, v) VALUES (?, ?)", f"{payload}{i}", i)
+            if i % 50 == 0:
+                largest = max(largest, wal.stat().st_size)
+        assert largest < 50 * 1024 * 1024
+        assert await db.fetchval("SELECT count(*) FROM kv") == commits
+    finally:
+        await db.close()

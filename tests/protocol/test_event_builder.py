@@ -6,10 +6,12 @@ from typing import Any
 import pytest
 from unpaddedbase64 import encode_base64
 
-from ranvier.protocol.errors import InvalidEvent
+from ranvier.protocol import canonical_json, event_builder
+from ranvier.protocol.canonical_json import check_strict_json
+from ranvier.protocol.errors import InvalidEvent, InvalidJson
 from ranvier.protocol.event_builder import build_event
 from ranvier.protocol.event_validation import validate_pdu
-from ranvier.protocol.hashing import check_content_hash, compute_reference_hash
+from ranvier.protocol.hashing import check_content_hash, compute_event_id, compute_reference_hash
 from ranvier.protocol.identifiers import is_valid_event_id
 from ranvier.protocol.room_versions import KNOWN_ROOM_VERSIONS
 from ranvier.protocol.signing import verify_event_signature
@@ -174,3 +176,41 @@ def test_builder_does_not_share_content_with_the_caller() -> None:
     event = _build(V10, _message_fields(_create(V10), content=content))
     event.pdu["content"]["body"] = "changed"
     assert content == {"body": "hi"}
+
+
+def test_a_v6_plus_event_is_searched_for_floats_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its strict-JSON check proves it float-free, so hashing, signing, the size check
+    # and the event ID encode it without walking it again.
+    create = _create(V12)
+    walks: list[Any] = []
+    original = canonical_json._has_float
+    monkeypatch.setattr(
+        canonical_json, "_has_float", lambda obj: walks.append(obj) or original(obj)
+    )
+    monkeypatch.setattr(
+        canonical_json, "check_strict_json",
+        lambda obj: walks.append(obj) or check_strict_json(obj),
+    )
+    monkeypatch.setattr(event_builder, "check_strict_json", canonical_json.check_strict_json)
+    event = _build(V12, _message_fields(create, content={"body": "hi", "n": 7}))
+    assert len(walks) == 1
+    # ...and the event is the one the generic encoder's path gives.
+    check_content_hash(event.pdu)
+    verify_event_signature(event.pdu, V12, SERVER, VERIFY_KEY)
+    assert event.event_id == compute_event_id(event.pdu, V12)
+
+
+@pytest.mark.parametrize(("room_version", "accepted"), [(V4, True), (V10, False)])
+def test_floats_are_hashed_canonically_before_v6_and_refused_after(
+    room_version: Any, accepted: bool
+) -> None:
+    create = _create(room_version)
+    fields = _message_fields(create, content={"body": "hi", "ratio": 0.5})
+    if not accepted:
+        with pytest.raises(InvalidJson, match="float"):
+            _build(room_version, fields)
+        return
+    event = _build(room_version, fields)
+    check_content_hash(event.pdu)
+    verify_event_signature(event.pdu, room_version, SERVER, VERIFY_KEY)
+    assert event.event_id == compute_event_id(event.pdu, room_version)
