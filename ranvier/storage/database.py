@@ -188,9 +188,11 @@ def _fetchall(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[t
 
 #: A WAL larger than this is restarted from its beginning before the next write. Under
 #: a steady stream of commits a PASSIVE checkpoint never catches up with the writer, so
-#: the WAL would only grow; and appending to a growing file costs several times what
-#: overwriting costs (4 KiB frames: about 16 against 4 us each, docs/PERFORMANCE.md).
-WAL_RESTART_BYTES = 16 * 1024 * 1024
+#: the WAL would only grow (by about 90 MiB a second at a thousand sends a second); and
+#: appending to a growing file costs more than overwriting. A restart holds writes
+#: back while it fsyncs, so not too often: 64 MiB gave the lowest CPU per send of 4,
+#: 16, 64 MiB and never (docs/PERFORMANCE.md).
+WAL_RESTART_BYTES = 64 * 1024 * 1024
 #: How often the checkpoint thread looks at the WAL's size while it pauses.
 _WAL_POLL_S = 0.05
 
