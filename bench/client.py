@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import orjson
 
 PASSWORD = "bench-password-1"
 _txn_ids = itertools.count()
@@ -46,7 +47,7 @@ class Api:
             text = await response.text()
             if response.status not in ok_statuses:
                 raise RequestFailed(method, path, response.status, text)
-            return response.status, json.loads(text)
+            return response.status, orjson.loads(text)
 
     async def register(self, localpart: str) -> User:
         """Register with the dummy stage, following the user-interactive auth dance if
