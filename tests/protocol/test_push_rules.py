@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from ranvier.protocol import push_rules
 from ranvier.protocol.push_rules import (
     DEFAULT_RULE_IDS,
     DefaultRuleChange,
@@ -430,3 +431,22 @@ def test_blind_users_get_the_same_default_result_as_any_other() -> None:
             if defaults_blind_to(e, u)
         }
         assert len(results) == 1
+
+
+def test_a_rulesets_conditions_are_read_once_not_per_event(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A ruleset is evaluated for every event; its conditions are checked for shape
+    # and made ready the first time only.
+    compiled: list[Any] = []
+    original = push_rules.compile_condition
+    monkeypatch.setattr(
+        push_rules, "compile_condition", lambda c: compiled.append(c) or original(c)
+    )
+    rules = build_ruleset(ME, [])
+    first = evaluate(rules, message("one"), ctx())
+    after_first = len(compiled)
+    assert after_first > 0
+    for n in range(10):
+        assert evaluate(rules, message(f"again {n}"), ctx()) == first
+    assert len(compiled) == after_first
