@@ -359,6 +359,7 @@ class EventPersister:
                 state_groups=(before_group, after_group),
                 txn=txn,
                 read_by_sender=read_by_sender,
+                built_here=not isinstance(item, IncomingEvent),
             )
         )
         timeline.after[event.event_id] = (after_group, after)

@@ -28,6 +28,12 @@ MAX_CHAIN_LENGTH = 50
 STATE_PER_CHAIN_LINK = 4
 
 
+#: events whose (group before, group after) stay known without a read: the rooms'
+#: extremities, which every send starts from, and the recent events a sync reads state
+#: at (about 250 bytes an entry)
+EVENT_GROUPS_CACHE_ENTRIES = 20_000
+
+
 def chain_limit(state_size: int) -> int:
     return max(MAX_CHAIN_LENGTH, state_size // STATE_PER_CHAIN_LINK)
 
@@ -74,6 +80,9 @@ class StateStore:
         self._groups: LruCache[int, _Group] = LruCache(
             cache_entries, weigh=lambda g: weight(g.entries) + 1)
         self._full: LruCache[int, StateMap] = LruCache(cache_entries, weigh=weight)
+        # An event's groups never change once written (event_to_state_groups).
+        self._event_groups: LruCache[str, tuple[int, int]] = LruCache(
+            EVENT_GROUPS_CACHE_ENTRIES)
 
     async def start(self) -> None:
         """Continue group numbering after the highest group already written. One process
@@ -170,16 +179,32 @@ class StateStore:
         self, event_ids: Iterable[str]
     ) -> dict[str, tuple[int, int]]:
         """event ID -> (group before, group after), for the events that have state."""
-        ids = list(event_ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
+        found: dict[str, tuple[int, int]] = {}
+        missing: list[str] = []
+        for event_id in event_ids:
+            groups = self._event_groups.get(event_id)
+            if groups is None:
+                missing.append(event_id)
+            else:
+                found[event_id] = groups
+        if not missing:
+            return found
+        marks = ",".join("?" * len(missing))
         rows = await self._db.fetchall(
             "SELECT event_id, state_group_before, state_group_after"
             f" FROM event_to_state_groups WHERE event_id IN ({marks})",
-            *ids,
+            *missing,
         )
-        return {r[0]: (r[1], r[2]) for r in rows}
+        for event_id, before, after in rows:
+            found[event_id] = (before, after)
+            self._event_groups.set(event_id, (before, after))
+        return found
+
+    def remember_event_groups(self, groups: Iterable[tuple[str, int, int]]) -> None:
+        """Keep the groups of events just committed (event ID, before, after): the next
+        send and the syncs that follow read them."""
+        for event_id, before, after in groups:
+            self._event_groups.set(event_id, (before, after))
 
     async def get_current_state(self, room_id: str) -> dict[StateKey, str]:
         rows = await self._db.fetchall(

@@ -1,0 +1,74 @@
+"""Round trips per hot request on PostgreSQL, counted with the layer's statement counter
+(BEGIN and COMMIT included; docs/PERFORMANCE.md): each statement is a trip to the
+server, so a send and a sync keep to a budget. The rows a send writes in one statement
+there are the rows SQLite writes with one per table."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+import pytest
+
+from ranvier.server import HomeServer
+from ranvier.storage.database import PostgresDatabase
+
+from .room_helpers import User, create_room, ok, q, send_message
+
+T = TypeVar("T")
+
+postgres_only = pytest.mark.parametrize("database_config", ["postgres"], indirect=True)
+
+
+async def _statements(server: HomeServer, request: Awaitable[T]) -> tuple[int, T]:
+    db = server.db
+    assert isinstance(db, PostgresDatabase)
+    before = db.counter.statements
+    result = await request
+    return db.counter.statements - before, result
+
+
+@pytest.fixture
+async def room_id(client: Any, alice: User, bob: User) -> str:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    # Both have sent, so the next send writes push actions and a read receipt too.
+    await send_message(client, bob, room_id, "first", "warm-1")
+    await send_message(client, alice, room_id, "hello", "warm-2")
+    return room_id
+
+
+@postgres_only
+async def test_a_send_takes_seven_round_trips(
+    client: Any, server: HomeServer, alice: User, room_id: str
+) -> None:
+    # The txn-ID check, then one transaction: BEGIN, the event graph's rows in one
+    # statement, search, push actions, the sender's receipt, COMMIT. The room's
+    # extremities and their state groups come from memory.
+    count, _ = await _statements(server, send_message(client, alice, room_id, "hi", "t1"))
+    assert count == 7
+
+
+async def test_a_send_writes_its_graph_rows_on_either_engine(
+    client: Any, server: HomeServer, alice: User, room_id: str
+) -> None:
+    before = await server.stores.events.get_forward_extremities(room_id)
+    event_id = await send_message(client, alice, room_id, "rows", "t-rows")
+    db = server.db
+    stored = await server.stores.events.get_event(event_id)
+    assert stored is not None
+    assert await db.fetchall(
+        "SELECT prev_event_id FROM event_edges WHERE event_id = ?", event_id
+    ) == [(p,) for p in before]
+    auth = await db.fetchall("SELECT auth_id FROM event_auth WHERE event_id = ?", event_id)
+    assert sorted(a for (a,) in auth) == sorted(stored.event.auth_event_ids())
+    assert await db.fetchval(
+        "SELECT COUNT(*) FROM event_to_state_groups WHERE event_id = ?", event_id
+    ) == 1
+    assert await db.fetchall(
+        "SELECT user_id, device_id, txn_id FROM event_txn_ids WHERE event_id = ?", event_id
+    ) == [(alice.user_id, alice.device_id, "t-rows")]
+    assert await db.fetchall(
+        "SELECT event_id FROM forward_extremities WHERE room_id = ?", room_id
+    ) == [(event_id,)]
+    assert await server.stores.events.get_forward_extremities(room_id) == [event_id]
