@@ -167,16 +167,12 @@ class NotificationsService:
     ) -> dict[str, tuple[int, int]]:
         """thread ID ('main' or a root's event ID) -> (notification_count,
         highlight_count), for the threads with unread notifications."""
-        base = await self._receipts.latest_read_stream_ordering(user_id, room_id) or 0
-        rows = await self._store.unread_after(user_id, room_id, base)
-        read_up_to: dict[str, int] = {}
+        # Every thread's receipts in one read, not one per thread with notifications.
+        read = await self._receipts.read_positions(user_id, room_id)
+        rows = await self._store.unread_after(user_id, room_id, read.latest() or 0)
         counts: dict[str, tuple[int, int]] = {}
         for thread_id, position, notify, highlight in rows:
-            if thread_id not in read_up_to:
-                read_up_to[thread_id] = await self._receipts.latest_read_stream_ordering(
-                    user_id, room_id, thread_id
-                ) or 0
-            if position <= read_up_to[thread_id]:
+            if position <= (read.latest(thread_id) or 0):
                 continue
             n, h = counts.get(thread_id, (0, 0))
             counts[thread_id] = (n + int(notify), h + int(highlight))

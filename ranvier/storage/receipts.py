@@ -94,18 +94,18 @@ class ReceiptsStore:
             found.extend(Receipt(r[0], r[1], r[2], r[3] or None, r[4], r[5]) for r in rows)
         return found
 
-    async def latest_read_stream_ordering(
-        self, user_id: str, room_id: str, receipt_types: Sequence[str], thread_ids: Sequence[str]
-    ) -> int | None:
-        marks_types = ",".join("?" * len(receipt_types))
-        marks_threads = ",".join("?" * len(thread_ids))
-        value = await self._db.fetchval(
-            "SELECT MAX(event_stream_ordering) FROM receipts"
-            f" WHERE user_id = ? AND room_id = ? AND receipt_type IN ({marks_types})"
-            f" AND thread_id IN ({marks_threads})",
+    async def read_positions(
+        self, user_id: str, room_id: str, receipt_types: Sequence[str]
+    ) -> dict[str, int]:
+        """thread ID (UNTHREADED for unthreaded receipts) -> the furthest events-stream
+        position the user's receipts of `receipt_types` mark in the room."""
+        marks = ",".join("?" * len(receipt_types))
+        rows = await self._db.fetchall(
+            "SELECT thread_id, MAX(event_stream_ordering) FROM receipts"
+            f" WHERE user_id = ? AND room_id = ? AND receipt_type IN ({marks})"
+            " GROUP BY thread_id",
             user_id,
             room_id,
             *receipt_types,
-            *thread_ids,
         )
-        return None if value is None else int(value)
+        return {thread_id: int(position) for thread_id, position in rows}
