@@ -140,10 +140,13 @@ class E2EKeysService:
         """Unclaimed one-time keys per algorithm (/sync device_one_time_keys_count)."""
         return {SIGNED_CURVE25519: 0, **await self._store.count_one_time_keys(user_id, device_id)}
 
-    async def unused_fallback_key_types(self, user_id: str, device_id: str) -> list[str]:
-        """Algorithms with an unused fallback key (/sync
-        device_unused_fallback_key_types)."""
-        return await self._store.unused_fallback_key_types(user_id, device_id)
+    async def counts_for_sync(
+        self, user_id: str, device_id: str
+    ) -> tuple[dict[str, int], list[str]]:
+        """`one_time_key_counts`, and the algorithms with an unused fallback key
+        (/sync device_unused_fallback_key_types)."""
+        counts, fallbacks = await self._store.key_counts(user_id, device_id)
+        return {SIGNED_CURVE25519: 0, **counts}, fallbacks
 
     # --- query, claim -------------------------------------------------------------------
 

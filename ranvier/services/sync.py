@@ -328,12 +328,10 @@ class SyncService:
         if req.device_id is None:
             return to.to_device
         keys = self._sources.e2e_keys
-        response["device_one_time_keys_count"] = await keys.one_time_key_counts(
-            req.user_id, req.device_id
-        )
-        response["device_unused_fallback_key_types"] = await keys.unused_fallback_key_types(
-            req.user_id, req.device_id
-        )
+        (
+            response["device_one_time_keys_count"],
+            response["device_unused_fallback_key_types"],
+        ) = await keys.counts_for_sync(req.user_id, req.device_id)
         events, position = await self._sources.to_device.to_device_for_sync(
             req.user_id, req.device_id, since.to_device if since else 0, to.to_device
         )
@@ -403,8 +401,10 @@ class SyncService:
 
     async def _unignored(self, user_id: str, rows: list[MembershipRow]) -> list[MembershipRow]:
         """The invites not sent by users the user ignores (modules/ignore_users.md)."""
+        if not rows:
+            return rows
         ignored = await self._sources.account_data.ignored_users(user_id)
-        if not ignored or not rows:
+        if not ignored:
             return rows
         events = await self._events.get_events(r.event_id for r in rows)
         return [

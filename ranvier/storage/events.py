@@ -86,6 +86,9 @@ BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
 
 #: Rooms whose forward extremities stay known without a read.
 EXTREMITIES_CACHE_ROOMS = 10_000
+#: Events whose client transaction (or its absence) stays known without a read: the
+#: recent ones every sync's timeline serializes.
+TXN_CACHE_EVENTS = 20_000
 
 _INSERT_EVENTS = (
     "INSERT INTO events (stream_ordering, event_id, room_id, room_version,"
@@ -177,6 +180,9 @@ class EventsStore:
         # One writer per room (the persister) both reads and replaces a room's
         # extremities, so the copy here is the table's.
         self._extremities: LruCache[str, tuple[str, ...]] = LruCache(EXTREMITIES_CACHE_ROOMS)
+        # event ID -> its transaction, or _NO_TXN. Both are final once the event is
+        # stored: a transaction ID is written with its event or never.
+        self._txns: LruCache[str, TxnKey] = LruCache(TXN_CACHE_EVENTS)
 
     async def start(self) -> None:
         self.stream = await StreamIdGenerator.load(self._db, "events", "stream_ordering")
@@ -226,6 +232,8 @@ class EventsStore:
         self._state.remember_event_groups(rows.groups)
         if batch.forward_extremities is not None:
             self._extremities.set(batch.room_id, tuple(sorted(batch.forward_extremities)))
+        for item in batch.events:
+            self._txns.set(item.event.event_id, item.txn or _NO_TXN)
         for s, js in zip(stored, jsons, strict=True):
             self._cache.set(s.event.event_id, s, len(js))
         for event_id in redacted:
@@ -377,16 +385,30 @@ class EventsStore:
 
     async def get_txn_ids(self, event_ids: Iterable[str]) -> dict[str, TxnKey]:
         """The client transaction of each of `event_ids` sent with one."""
-        ids = list(event_ids)
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
+        found: dict[str, TxnKey] = {}
+        missing: list[str] = []
+        for event_id in event_ids:
+            txn = self._txns.get(event_id)
+            if txn is None:
+                missing.append(event_id)
+            elif txn is not _NO_TXN:
+                found[event_id] = txn
+        if not missing:
+            return found
+        marks = ",".join("?" * len(missing))
         rows = await self._db.fetchall(
             "SELECT event_id, user_id, device_id, txn_id FROM event_txn_ids"
             f" WHERE event_id IN ({marks})",
-            *ids,
+            *missing,
         )
-        return {r[0]: TxnKey(r[1], r[2], r[3]) for r in rows}
+        loaded = {r[0]: TxnKey(r[1], r[2], r[3]) for r in rows}
+        for event_id in missing:
+            self._txns.set(event_id, loaded.get(event_id, _NO_TXN))
+        return found | loaded
+
+
+#: What the transaction cache holds for an event sent without one.
+_NO_TXN = TxnKey("", "", "")
 
 
 def _event_row(s: StoredEvent, js: bytes) -> tuple:

@@ -173,9 +173,8 @@ async def test_claim_takes_each_one_time_key_once_then_the_fallback_key(
     otks = device.one_time_keys(2)
     fallback = device.fallback_key()
     await device.upload(client, one_time_keys=otks, fallback_keys=fallback)
-    assert await server.e2e_keys.unused_fallback_key_types(alice.user_id, alice.device_id) == [
-        "signed_curve25519"
-    ]
+    _, fallbacks = await server.e2e_keys.counts_for_sync(alice.user_id, alice.device_id)
+    assert fallbacks == ["signed_curve25519"]
     wanted = {alice.user_id: {alice.device_id: "signed_curve25519"}}
     claimed = []
     for _ in range(2):
@@ -190,12 +189,11 @@ async def test_claim_takes_each_one_time_key_once_then_the_fallback_key(
     for _ in range(2):
         answer = await claim(client, bob, wanted)
         assert answer["one_time_keys"][alice.user_id][alice.device_id] == fallback
-    assert await server.e2e_keys.unused_fallback_key_types(alice.user_id, alice.device_id) == []
+    assert (await server.e2e_keys.counts_for_sync(alice.user_id, alice.device_id))[1] == []
     # a new fallback key is unused again
     await device.upload(client, fallback_keys=device.fallback_key())
-    assert await server.e2e_keys.unused_fallback_key_types(alice.user_id, alice.device_id) == [
-        "signed_curve25519"
-    ]
+    _, fallbacks = await server.e2e_keys.counts_for_sync(alice.user_id, alice.device_id)
+    assert fallbacks == ["signed_curve25519"]
 
 
 async def test_reuploading_the_used_fallback_key_keeps_it_used(
@@ -206,7 +204,7 @@ async def test_reuploading_the_used_fallback_key_keeps_it_used(
     await device.upload(client, fallback_keys=fallback)
     await claim(client, bob, {alice.user_id: {alice.device_id: "signed_curve25519"}})
     await device.upload(client, fallback_keys=fallback)
-    assert await server.e2e_keys.unused_fallback_key_types(alice.user_id, alice.device_id) == []
+    assert (await server.e2e_keys.counts_for_sync(alice.user_id, alice.device_id))[1] == []
 
 
 async def test_claim_with_nothing_to_give_returns_no_key(client: Any, alice: User) -> None:

@@ -14,6 +14,7 @@ from ranvier.server import HomeServer
 from ranvier.storage.database import PostgresDatabase
 
 from .room_helpers import User, create_room, ok, q, send_message
+from .sync_helpers import sync
 
 T = TypeVar("T")
 
@@ -47,6 +48,26 @@ async def test_a_send_takes_seven_round_trips(
     # extremities and their state groups come from memory.
     count, _ = await _statements(server, send_message(client, alice, room_id, "hi", "t1"))
     assert count == 7
+
+
+@postgres_only
+async def test_an_incremental_sync_after_a_message_stays_within_its_budget(
+    client: Any, server: HomeServer, alice: User, bob: User, room_id: str
+) -> None:
+    since = (await sync(client, alice))["next_batch"]
+    await send_message(client, bob, room_id, "news", "t1")
+    count, body = await _statements(server, sync(client, alice, since=since))
+    assert body["rooms"]["join"][room_id]["timeline"]["events"]
+    assert count <= 12
+
+
+@postgres_only
+async def test_an_initial_sync_stays_within_its_budget(
+    client: Any, server: HomeServer, alice: User, room_id: str
+) -> None:
+    count, body = await _statements(server, sync(client, alice))
+    assert room_id in body["rooms"]["join"]
+    assert count <= 14
 
 
 async def test_a_send_writes_its_graph_rows_on_either_engine(

@@ -122,3 +122,29 @@ async def test_a_failed_batch_leaves_no_push_state_receipt_or_stuck_stream(
     await send_message(client, bob, room_id, "reply", "3")
     assert server.receipts.position > receipts_before
     assert await server.notifications.unread_counts(bob.user_id, room_id) == (0, 0)
+
+
+async def test_a_failed_batch_leaves_the_rooms_head_where_it_was(
+    client: Any, server: HomeServer, alice: User, bob: User, room_id: str
+) -> None:
+    # The room's extremities and its events' state groups are cached in memory: only a
+    # committed batch may change them.
+    failing = {"on": False}
+
+    async def fail_when_asked(conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        if failing["on"]:
+            raise RuntimeError("disk full")
+
+    server.stores.events.add_batch_writer(fail_when_asked)
+    last = await send_message(client, alice, room_id, "committed", "1")
+    failing["on"] = True
+    lost = NewEvent("m.room.message", bob.user_id, {"msgtype": "m.text", "body": "lost"})
+    with pytest.raises(RuntimeError, match="disk full"):
+        await server.event_creator.send(room_id, lost)
+    failing["on"] = False
+
+    assert await server.stores.events.get_forward_extremities(room_id) == [last]
+    after = await send_message(client, bob, room_id, "next", "2")
+    stored = await server.stores.events.get_event(after)
+    assert stored is not None
+    assert stored.event.prev_event_ids() == [last]
