@@ -18,6 +18,7 @@ user's rooms or the user, then builds again.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -130,8 +131,12 @@ class SyncService:
         deadline = self._clock.monotonic() + req.timeout_ms / 1000
         while True:
             to = SyncToken.from_positions(self._notifier.current_positions())
-            response, joined = await self._build(req, to)
-            to_device_pos = await self._e2ee(req, to, response)
+            # The e2ee sections read other tables than the rooms': on PostgreSQL their
+            # reads run beside the rooms' on another pooled connection.
+            (response, joined), (e2ee, to_device_pos) = await asyncio.gather(
+                self._build(req, to), self._e2ee(req, to)
+            )
+            response.update(e2ee)
             remaining = deadline - self._clock.monotonic()
             if req.since is None or req.full_state or remaining <= 0 or not _is_empty(response):
                 response["next_batch"] = str(replace(to, to_device=to_device_pos))
@@ -142,14 +147,11 @@ class SyncService:
 
     async def _build(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], list[str]]:
         since = req.since
-        rooms = await self._classify(req, to)
-        global_data, room_data = await self._account_data(req, to)
-        ephemeral = await self._ephemeral(req, rooms.joined, to)
-
-        changed = (
-            set() if since is None
-            else await self._stream.rooms_with_events_between(since.events, to.events)
+        # Independent reads, concurrent on PostgreSQL (one pooled connection each).
+        rooms, (global_data, room_data), changed = await asyncio.gather(
+            self._classify(req, to), self._account_data(req, to), self._changed_rooms(req, to)
         )
+        ephemeral = await self._ephemeral(req, rooms.joined, to)
         join_specs = []
         for room_id in rooms.joined:
             if since is None:
@@ -222,6 +224,13 @@ class SyncService:
             },
         }
         return response, rooms.joined
+
+    async def _changed_rooms(self, req: SyncRequest, to: SyncToken) -> set[str]:
+        """The rooms with new events since the request's token (none for an initial
+        sync)."""
+        if req.since is None:
+            return set()
+        return await self._stream.rooms_with_events_between(req.since.events, to.events)
 
     async def _classify(self, req: SyncRequest, to: SyncToken) -> _Rooms:
         since = req.since
@@ -313,11 +322,12 @@ class SyncService:
             if any(ephemeral_filter.matches(e["type"]) for e in events)
         }
 
-    async def _e2ee(self, req: SyncRequest, to: SyncToken, response: dict[str, Any]) -> int:
-        """Fill to_device, device_lists and the device's key counts; returns the
-        to_device position for next_batch (short of `to` when the inbox holds more
-        than one sync's worth)."""
+    async def _e2ee(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], int]:
+        """to_device, device_lists and the device's key counts, and the to_device
+        position for next_batch (short of `to` when the inbox holds more than one
+        sync's worth)."""
         since = req.since
+        response: dict[str, Any] = {}
         if since is not None and (since.device_lists, since.events) != (
             to.device_lists, to.events
         ):
@@ -326,7 +336,7 @@ class SyncService:
             )
             response["device_lists"] = {"changed": sorted(changed), "left": sorted(left)}
         if req.device_id is None:
-            return to.to_device
+            return response, to.to_device
         keys = self._sources.e2e_keys
         (
             response["device_one_time_keys_count"],
@@ -336,7 +346,7 @@ class SyncService:
             req.user_id, req.device_id, since.to_device if since else 0, to.to_device
         )
         response["to_device"] = {"events": events}
-        return position
+        return response, position
 
     @staticmethod
     async def _unread(req: SyncRequest, room_id: str, unread: UnreadCounts) -> dict[str, Any]:
