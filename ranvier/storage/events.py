@@ -88,7 +88,7 @@ BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
 EXTREMITIES_CACHE_ROOMS = 10_000
 #: Events whose client transaction (or its absence) stays known without a read: the
 #: recent ones every sync's timeline serializes.
-TXN_CACHE_EVENTS = 20_000
+TXN_CACHE_EVENTS = 10_000
 
 _INSERT_EVENTS = (
     "INSERT INTO events (stream_ordering, event_id, room_id, room_version,"

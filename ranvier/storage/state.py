@@ -31,7 +31,7 @@ STATE_PER_CHAIN_LINK = 4
 #: events whose (group before, group after) stay known without a read: the rooms'
 #: extremities, which every send starts from, and the recent events a sync reads state
 #: at (about 250 bytes an entry)
-EVENT_GROUPS_CACHE_ENTRIES = 20_000
+EVENT_GROUPS_CACHE_ENTRIES = 10_000
 
 
 def chain_limit(state_size: int) -> int:
