@@ -12,6 +12,7 @@ Everything is read by stream position, batched over the rooms of the sync:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,14 +84,15 @@ class SyncRoomBuilder:
     ) -> dict[str, dict[str, Any]]:
         """room -> {timeline, state|state_after, summary?} for each spec."""
         room_filter = sync_filter.room
-        timelines = await self.timelines(
-            user_id, specs, room_filter.timeline, room_filter.timeline_limit
+        # The points whose state we need: start (or end) of each timeline, and `since`
+        # (read beside the timelines: on PostgreSQL, on another pooled connection).
+        timelines, since_events = await asyncio.gather(
+            self.timelines(user_id, specs, room_filter.timeline, room_filter.timeline_limit),
+            self._stream.last_events_at_each(
+                {s.room_id: s.since for s in specs if s.since is not None}
+            ),
         )
-        # The points whose state we need: start (or end) of each timeline, and `since`.
         anchors = await self._anchor_events(specs, timelines, use_state_after)
-        since_events = await self._stream.last_events_at_each(
-            {s.room_id: s.since for s in specs if s.since is not None}
-        )
         groups = await self._state.get_groups_for_events(
             [*(a.event_id for a, _ in anchors.values()),
              *(e.event_id for e in since_events.values())]
