@@ -332,6 +332,9 @@ class EventsStore:
         return found
 
     async def get_forward_extremities(self, room_id: str) -> list[str]:
+        """The room's forward extremities. For the room's persister only: it reads and
+        replaces them one batch at a time, so the copy it caches is never overtaken by a
+        commit (another reader, racing a commit, could cache the older set)."""
         cached = self._extremities.get(room_id)
         if cached is not None:
             return list(cached)
