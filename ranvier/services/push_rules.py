@@ -70,14 +70,7 @@ class PushRulesService:
     async def rulesets_for_users(self, user_ids: Collection[str]) -> dict[str, Ruleset]:
         """Each user's ruleset, from the cache or else all missing ones in one read
         (push evaluation asks for every member of a room at once)."""
-        found: dict[str, Ruleset] = {}
-        missing: list[str] = []
-        for user_id in user_ids:
-            cached = self._cache.get(user_id)
-            if cached is None:
-                missing.append(user_id)
-            else:
-                found[user_id] = cached
+        found, missing = self._cache.get_many(user_ids)
         if missing:
             generation = self._generation
             for user_id, stored in (await self._store.get_many(missing)).items():

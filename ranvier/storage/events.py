@@ -388,14 +388,8 @@ class EventsStore:
 
     async def get_txn_ids(self, event_ids: Iterable[str]) -> dict[str, TxnKey]:
         """The client transaction of each of `event_ids` sent with one."""
-        found: dict[str, TxnKey] = {}
-        missing: list[str] = []
-        for event_id in event_ids:
-            txn = self._txns.get(event_id)
-            if txn is None:
-                missing.append(event_id)
-            elif txn is not _NO_TXN:
-                found[event_id] = txn
+        cached, missing = self._txns.get_many(event_ids)
+        found = {event_id: txn for event_id, txn in cached.items() if txn is not _NO_TXN}
         if not missing:
             return found
         marks = ",".join("?" * len(missing))

@@ -4,7 +4,7 @@ state groups)."""
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -29,6 +29,18 @@ class LruCache(Generic[K, V]):
             return None
         self._data.move_to_end(key)
         return item[0]
+
+    def get_many(self, keys: Iterable[K]) -> tuple[dict[K, V], list[K]]:
+        """The cached values of `keys`, and the keys that are not cached, in order."""
+        found: dict[K, V] = {}
+        missing: list[K] = []
+        for key in keys:
+            value = self.get(key)
+            if value is None:
+                missing.append(key)
+            else:
+                found[key] = value
+        return found, missing
 
     def set(self, key: K, value: V, weight: int | None = None) -> None:
         self.pop(key)

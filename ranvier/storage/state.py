@@ -179,14 +179,7 @@ class StateStore:
         self, event_ids: Iterable[str]
     ) -> dict[str, tuple[int, int]]:
         """event ID -> (group before, group after), for the events that have state."""
-        found: dict[str, tuple[int, int]] = {}
-        missing: list[str] = []
-        for event_id in event_ids:
-            groups = self._event_groups.get(event_id)
-            if groups is None:
-                missing.append(event_id)
-            else:
-                found[event_id] = groups
+        found, missing = self._event_groups.get_many(event_ids)
         if not missing:
             return found
         marks = ",".join("?" * len(missing))

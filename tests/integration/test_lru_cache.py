@@ -54,3 +54,10 @@ def test_weight_never_exceeds_the_bound(ops: list[tuple[int, int]]) -> None:
         assert cache.weight == sum(live)
         assert cache.weight <= 1000 or len(cache) == 1
         assert cache.get(key) == weight  # the newest value always stays
+
+
+def test_get_many_splits_keys_into_cached_values_and_missing_keys() -> None:
+    cache: LruCache[str, int] = LruCache(10)
+    cache.set("a", 1)
+    cache.set("c", 3)
+    assert cache.get_many(["a", "b", "c", "d"]) == ({"a": 1, "c": 3}, ["b", "d"])

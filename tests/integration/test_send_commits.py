@@ -64,6 +64,19 @@ async def room_id(client: Any, alice: User, bob: User, carol: User) -> str:
     return room_id
 
 
+@pytest.fixture
+def failing(server: HomeServer) -> dict[str, bool]:
+    """A switch: while `failing["on"]`, every batch's transaction fails half-way."""
+    switch = {"on": False}
+
+    async def fail_when_asked(conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        if switch["on"]:
+            raise RuntimeError("disk full")
+
+    server.stores.events.add_batch_writer(fail_when_asked)
+    return switch
+
+
 async def test_a_send_with_push_actions_and_a_receipt_commits_once(
     client: Any, server: HomeServer, alice: User, bob: User, room_id: str
 ) -> None:
@@ -87,15 +100,9 @@ async def test_a_send_with_push_actions_and_a_receipt_commits_once(
 
 
 async def test_a_failed_batch_leaves_no_push_state_receipt_or_stuck_stream(
-    client: Any, server: HomeServer, alice: User, bob: User, carol: User, room_id: str
+    client: Any, server: HomeServer, alice: User, bob: User, carol: User, room_id: str,
+    failing: dict[str, bool],
 ) -> None:
-    failing = {"on": False}
-
-    async def fail_when_asked(conn: Connection, stored: Sequence[StoredEvent]) -> None:
-        if failing["on"]:
-            raise RuntimeError("disk full")
-
-    server.stores.events.add_batch_writer(fail_when_asked)
     await send_message(client, alice, room_id, "warm the push state", "1")
     receipts_before = server.receipts.position
 
@@ -125,17 +132,11 @@ async def test_a_failed_batch_leaves_no_push_state_receipt_or_stuck_stream(
 
 
 async def test_a_failed_batch_leaves_the_rooms_head_where_it_was(
-    client: Any, server: HomeServer, alice: User, bob: User, room_id: str
+    client: Any, server: HomeServer, alice: User, bob: User, room_id: str,
+    failing: dict[str, bool],
 ) -> None:
     # The room's extremities and its events' state groups are cached in memory: only a
     # committed batch may change them.
-    failing = {"on": False}
-
-    async def fail_when_asked(conn: Connection, stored: Sequence[StoredEvent]) -> None:
-        if failing["on"]:
-            raise RuntimeError("disk full")
-
-    server.stores.events.add_batch_writer(fail_when_asked)
     last = await send_message(client, alice, room_id, "committed", "1")
     failing["on"] = True
     lost = NewEvent("m.room.message", bob.user_id, {"msgtype": "m.text", "body": "lost"})
