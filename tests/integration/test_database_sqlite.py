@@ -139,7 +139,7 @@ async def test_the_wal_stays_bounded_under_a_steady_stream_of_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A PASSIVE checkpoint never catches up with a writer that keeps committing, so the
-    # WAL would only grow (to the size of every frame written, about 160 MiB here);
+    # WAL would only grow (to the size of every frame written, about 570 MiB here);
     # past the limit the writer has it restarted.
     monkeypatch.setattr(database, "WAL_RESTART_BYTES", 512 * 1024)
     db, path = await _open(tmp_path)
@@ -152,7 +152,9 @@ async def test_the_wal_stays_bounded_under_a_steady_stream_of_commits(
             await db.execute("INSERT INTO kv (k, v) VALUES (?, ?)", f"{payload}{i}", i)
             if i % 50 == 0:
                 largest = max(largest, wal.stat().st_size)
-        assert largest < 50 * 1024 * 1024
+        # Restarts come between two polls of the WAL's size (50 ms), so how far past
+        # the limit it gets depends on the machine's speed; without them it is all.
+        assert largest < 128 * 1024 * 1024
         assert await db.fetchval("SELECT count(*) FROM kv") == commits
     finally:
         await db.close()
