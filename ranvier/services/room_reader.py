@@ -11,7 +11,7 @@ further; someone who was never in it reads it only while it is world-readable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,9 +123,15 @@ class RoomReader:
         that the user may see."""
         found: list[StoredEvent] = []
         position = start
+        joins: Mapping[str, int] | None = None
         for _ in range(MAX_PAGES):
             want = max(limit - len(found), 1)
-            page = await self._stream.paginate(room_id, position, end, backwards, want)
+            page, joins = await self._visibility.beside_join_positions(
+                user_id,
+                [room_id],
+                self._stream.paginate(room_id, position, end, backwards, want),
+                joins,
+            )
             stored = await self._events.get_events(p.event_id for p in page)
             candidates = [
                 s for p in page
@@ -134,7 +140,7 @@ class RoomReader:
             ]
             visible = {
                 s.event.event_id
-                for s in await self._visibility.filter_visible(user_id, candidates)
+                for s in await self._visibility.filter_visible(user_id, candidates, joins)
             }
             for p in page:
                 if len(found) >= limit:

@@ -184,6 +184,7 @@ class SyncRoomBuilder:
         newest_keys: dict[str, RoomKey] = {}
         pending = {s.room_id: (s.lower, s.upper) for s in specs}
         page_size = limit + 1
+        joins: Mapping[str, int] | None = None
         for round_ in range(MAX_TIMELINE_PAGES):
             if round_:
                 # Pages grow while the filter drops events, so a sparse filter (one
@@ -191,8 +192,13 @@ class SyncRoomBuilder:
                 page_size *= 2
             if not pending:
                 break
-            pages = await self._stream.newest_events(
-                [RoomRange(r, lo, up, page_size) for r, (lo, up) in pending.items()]
+            pages, joins = await self._visibility.beside_join_positions(
+                user_id,
+                pending,
+                self._stream.newest_events(
+                    [RoomRange(r, lo, up, page_size) for r, (lo, up) in pending.items()]
+                ),
+                joins,
             )
             stored = await self._events.get_events(
                 e.event_id for page in pages.values() for e in page
@@ -205,7 +211,8 @@ class SyncRoomBuilder:
                 and timeline_filter.matches_event(s.event.pdu)
             ]
             visible = {
-                s.event.event_id for s in await self._visibility.filter_visible(user_id, candidates)
+                s.event.event_id
+                for s in await self._visibility.filter_visible(user_id, candidates, joins)
             }
             visible |= await self._current_state_among(
                 [s for s in candidates if s.event.event_id not in visible]

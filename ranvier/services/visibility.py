@@ -8,7 +8,9 @@ the event").
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from typing import TypeVar
 
 from ranvier.protocol.filters import RoomEventFilter
 from ranvier.protocol.visibility import StateAtEvent, effective_visibility, is_event_visible
@@ -18,6 +20,8 @@ from ranvier.storage.room_stream import RoomStreamStore
 from ranvier.storage.state import StateStore
 
 _VISIBILITY_KEY = ("m.room.history_visibility", "")
+
+T = TypeVar("T")
 
 
 class VisibilityChecker:
@@ -44,11 +48,35 @@ class VisibilityChecker:
         visible = await self.filter_visible(user_id, candidates)
         return stored, {s.event.event_id for s in visible}
 
+    async def join_positions(
+        self, user_id: str, room_ids: Iterable[str]
+    ) -> dict[str, int]:
+        """room -> position of the user's latest join there (for `filter_visible`)."""
+        return await self._stream.latest_join_positions(user_id, room_ids)
+
+    async def beside_join_positions(
+        self,
+        user_id: str,
+        room_ids: Iterable[str],
+        read: Awaitable[T],
+        joins: Mapping[str, int] | None,
+    ) -> tuple[T, Mapping[str, int]]:
+        """`read`'s result, and `joins` or else the user's join positions in `room_ids`
+        read beside it: a paged read of events learns them with its first page, not a
+        round trip after it (on PostgreSQL, on another pooled connection)."""
+        if joins is not None:
+            return await read, joins
+        return await asyncio.gather(read, self.join_positions(user_id, room_ids))
+
     async def filter_visible(
-        self, user_id: str, events: Sequence[StoredEvent]
+        self,
+        user_id: str,
+        events: Sequence[StoredEvent],
+        joins: Mapping[str, int] | None = None,
     ) -> list[StoredEvent]:
         """Those of `events` the user may see, in the same order: not the non-state
-        events of users they ignore (state is kept, so the room looks the same)."""
+        events of users they ignore (state is kept, so the room looks the same).
+        `joins`, if given, is `join_positions` of at least the events' rooms."""
         if not events:
             return []
         ignored = await self._account_data.ignored_users(user_id)
@@ -58,9 +86,8 @@ class VisibilityChecker:
             ]
         ids = [s.event.event_id for s in events]
         groups = await self._state.get_groups_for_events(ids)
-        joins = await self._stream.latest_join_positions(
-            user_id, {s.event.room_id for s in events}
-        )
+        if joins is None:
+            joins = await self.join_positions(user_id, {s.event.room_id for s in events})
         # The two facts per distinct "state before", resolved with one event fetch.
         facts: dict[int, tuple[str | None, str | None]] = {}
         for gid in {g[0] for g in groups.values()}:
