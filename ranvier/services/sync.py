@@ -148,10 +148,11 @@ class SyncService:
     async def _build(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], list[str]]:
         since = req.since
         # Independent reads, concurrent on PostgreSQL (one pooled connection each).
-        rooms, (global_data, room_data), changed = await asyncio.gather(
-            self._classify(req, to), self._account_data(req, to), self._changed_rooms(req, to)
+        (rooms, ephemeral), (global_data, room_data), changed = await asyncio.gather(
+            self._classify_with_ephemeral(req, to),
+            self._account_data(req, to),
+            self._changed_rooms(req, to),
         )
-        ephemeral = await self._ephemeral(req, rooms.joined, to)
         join_specs = []
         for room_id in rooms.joined:
             if since is None:
@@ -185,9 +186,14 @@ class SyncService:
                     with_summary=False,
                 )
             )
-        built = await self._rooms.build(
-            req.user_id, req.device_id, [*join_specs, *leave_specs], req.filter,
-            req.use_state_after,
+        # The unread counts depend on the room alone: read beside the rooms' sections
+        # (a quiet room's are read for nothing, rare in an incremental sync).
+        built, unread = await asyncio.gather(
+            self._rooms.build(
+                req.user_id, req.device_id, [*join_specs, *leave_specs], req.filter,
+                req.use_state_after,
+            ),
+            self._unread_sections(req, [s.room_id for s in join_specs]),
         )
         join: dict[str, Any] = {}
         for spec in join_specs:
@@ -196,8 +202,7 @@ class SyncService:
             section["account_data"] = {"events": room_data.get(spec.room_id, [])}
             if spec.since is not None and _is_quiet(section):
                 continue
-            if self._sources.unread is not None:
-                section.update(await self._unread(req, spec.room_id, self._sources.unread))
+            section.update(unread.get(spec.room_id, {}))
             join[spec.room_id] = section
         leave = {}
         for spec in leave_specs:
@@ -232,6 +237,14 @@ class SyncService:
             return set()
         return await self._stream.rooms_with_events_between(req.since.events, to.events)
 
+    async def _classify_with_ephemeral(
+        self, req: SyncRequest, to: SyncToken
+    ) -> tuple[_Rooms, dict[str, list[dict[str, Any]]]]:
+        """The rooms, then the ephemeral events of the joined ones: one task, so that
+        both run beside the other streams' reads."""
+        rooms = await self._classify(req, to)
+        return rooms, await self._ephemeral(req, rooms.joined, to)
+
     async def _classify(self, req: SyncRequest, to: SyncToken) -> _Rooms:
         since = req.since
         room_filter = req.filter.room
@@ -244,7 +257,12 @@ class SyncService:
                 at_since[row.room_id] = row.membership
             elif since is not None:
                 changed.add(row.room_id)
-        forgotten = await self._stream.forgotten_rooms(req.user_id)
+        shown_if_left = {
+            room_id for room_id, row in latest.items()
+            if row.membership in ("leave", "ban") and _shows_left_room(req, room_id, changed)
+        }
+        # Only a left room the sync would show can be hidden by forgetting it.
+        forgotten = await self._stream.forgotten_rooms(req.user_id) if shown_if_left else set()
         rooms = _Rooms([], set(), [], [], [], at_since)
         for room_id, row in sorted(latest.items()):
             if not room_filter.allows_room(room_id):
@@ -259,10 +277,8 @@ class SyncService:
                 rooms.invited.append(row)
             elif row.membership == "knock" and new:
                 rooms.knocked.append(row)
-            elif row.membership in ("leave", "ban") and room_id not in forgotten:
-                include_old = since is None and room_filter.include_leave
-                if include_old or (since is not None and room_id in changed):
-                    rooms.left.append(row)
+            elif room_id in shown_if_left and room_id not in forgotten:
+                rooms.left.append(row)
         return rooms
 
     # --- the other streams ------------------------------------------------------------
@@ -347,6 +363,16 @@ class SyncService:
         )
         response["to_device"] = {"events": events}
         return response, position
+
+    async def _unread_sections(
+        self, req: SyncRequest, room_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """room -> its unread counts' part of the joined room's section, one room after
+        another (a sync takes one pooled connection for them, whatever its rooms)."""
+        unread = self._sources.unread
+        if unread is None:
+            return {}
+        return {room_id: await self._unread(req, room_id, unread) for room_id in room_ids}
 
     @staticmethod
     async def _unread(req: SyncRequest, room_id: str, unread: UnreadCounts) -> dict[str, Any]:
@@ -460,6 +486,14 @@ def _strip(stored: StoredEvent) -> dict[str, Any]:
 
 def _counts(notifications: int, highlights: int) -> dict[str, int]:
     return {"notification_count": notifications, "highlight_count": highlights}
+
+
+def _shows_left_room(req: SyncRequest, room_id: str, changed: set[str]) -> bool:
+    """Whether the sync shows a room the user has left: one left since `since`, or any
+    in an initial sync with `include_leave` (unless forgotten)."""
+    if req.since is None:
+        return req.filter.room.include_leave
+    return room_id in changed
 
 
 def _is_quiet(section: Mapping[str, Any]) -> bool:
