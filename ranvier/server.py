@@ -326,7 +326,7 @@ async def build_homeserver(
     pushers = PushersService(stores.pushers, clock)
     devices.on_devices_deleted(pushers.on_devices_deleted)
     notifications = NotificationsService(
-        stores.notifications, push_rules, receipts, stores.state, stores.events,
+        stores.notifications, push_rules, stores.state, stores.events,
         config.server_name,
     )
     persister.add_preparer(notifications.prepare_batch)

@@ -30,11 +30,12 @@ from ranvier.protocol.push_rules import (
 from ranvier.services.current_state import current_state_events
 from ranvier.services.event_persister import BatchPart
 from ranvier.services.push_rules import PushRulesService
-from ranvier.services.receipts import ReceiptsService, thread_of
+from ranvier.services.receipts import RECEIPT_TYPES, thread_of
 from ranvier.storage.database import Connection
 from ranvier.storage.events import EventsStore, RoomBatch, StoredEvent
 from ranvier.storage.lru import LruCache
 from ranvier.storage.notifications import NotificationsStore, PushAction
+from ranvier.storage.receipts import UNTHREADED
 from ranvier.storage.state import StateStore
 
 logger = logging.getLogger(__name__)
@@ -48,14 +49,12 @@ class NotificationsService:
         self,
         store: NotificationsStore,
         push_rules: PushRulesService,
-        receipts: ReceiptsService,
         state: StateStore,
         events: EventsStore,
         server_name: str,
     ) -> None:
         self._store = store
         self._push_rules = push_rules
-        self._receipts = receipts
         self._state = state
         self._events = events
         self._local_suffix = ":" + server_name
@@ -167,16 +166,7 @@ class NotificationsService:
     ) -> dict[str, tuple[int, int]]:
         """thread ID ('main' or a root's event ID) -> (notification_count,
         highlight_count), for the threads with unread notifications."""
-        # Every thread's receipts in one read, not one per thread with notifications.
-        read = await self._receipts.read_positions(user_id, room_id)
-        rows = await self._store.unread_after(user_id, room_id, read.latest() or 0)
-        counts: dict[str, tuple[int, int]] = {}
-        for thread_id, position, notify, highlight in rows:
-            if position <= (read.latest(thread_id) or 0):
-                continue
-            n, h = counts.get(thread_id, (0, 0))
-            counts[thread_id] = (n + int(notify), h + int(highlight))
-        return counts
+        return await self._store.unread_by_thread(user_id, room_id, RECEIPT_TYPES, UNTHREADED)
 
 
 class _PushActionsPart:
