@@ -344,8 +344,11 @@ class SyncService:
         sync's worth)."""
         since = req.since
         response: dict[str, Any] = {}
-        if since is not None and (since.device_lists, since.events) != (
-            to.device_lists, to.events
+        # Device lists change with the device-lists stream and with memberships (whom the
+        # user shares a room with); a message alone moves neither.
+        if since is not None and (
+            since.device_lists != to.device_lists
+            or (since.events != to.events and self._events.memberships_stored_after(since.events))
         ):
             changed, left = await self._sources.device_lists.changes_for_sync(
                 req.user_id, since, to

@@ -189,9 +189,13 @@ class EventsStore:
         # event ID -> its transaction, or _NO_TXN. Both are final once the event is
         # stored: a transaction ID is written with its event or never.
         self._txns: LruCache[str, TxnKey] = LruCache(TXN_CACHE_EVENTS)
+        # At or above the position of the newest membership event stored: the stream's
+        # position at start-up bounds those stored before, each commit raises it.
+        self._newest_membership = 0
 
     async def start(self) -> None:
         self.stream = await StreamIdGenerator.load(self._db, "events", "stream_ordering")
+        self._newest_membership = self.stream.current
 
     # --- writing -------------------------------------------------------------------
 
@@ -244,6 +248,9 @@ class EventsStore:
             self._cache.set(s.event.event_id, s, len(js))
         for event_id in redacted:
             self._cache.pop(event_id)
+        self._newest_membership = max(
+            [self._newest_membership, *(s.stream_ordering for s in stored if _is_membership(s))]
+        )
         return stored
 
     async def _pending_redaction(self, conn: Connection, item: EventToPersist) -> str | None:
@@ -299,6 +306,13 @@ class EventsStore:
         return [target for _, target in pairs]
 
     # --- reading ---------------------------------------------------------------------
+
+    def memberships_stored_after(self, position: int) -> bool:
+        """Whether a membership event may have been stored after stream position
+        `position`; False means none has, and a read of membership changes since then
+        would find nothing. Raised only after a batch commits, so before the batch's
+        position can reach a sync token."""
+        return self._newest_membership > position
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
         return (await self.get_events([event_id])).get(event_id)
