@@ -170,16 +170,16 @@ class RoomStreamStore:
         clauses = ["room_id = ?", _CLIENT_VISIBLE]
         args: list[object] = [room_id]
         upper, lower = (start, end) if backwards else (end, start)
+        # Row values, not "t < ? OR (t = ? AND s <= ?)": both engines then bound their
+        # walk of the (room_id, topological_ordering, stream_ordering) index by the key
+        # and read a page's rows only, where the OR form walked every row from the
+        # room's edge to the key (a page deep in a long room read thousands).
         if upper is not None:
-            clauses.append(
-                "(topological_ordering < ? OR (topological_ordering = ? AND stream_ordering <= ?))"
-            )
-            args += [upper.topological, upper.topological, upper.stream]
+            clauses.append("(topological_ordering, stream_ordering) <= (?, ?)")
+            args += [upper.topological, upper.stream]
         if lower is not None:
-            clauses.append(
-                "(topological_ordering > ? OR (topological_ordering = ? AND stream_ordering > ?))"
-            )
-            args += [lower.topological, lower.topological, lower.stream]
+            clauses.append("(topological_ordering, stream_ordering) > (?, ?)")
+            args += [lower.topological, lower.stream]
         order = "DESC" if backwards else "ASC"
         return await self._db.fetchall(
             f"SELECT {columns} FROM events WHERE {' AND '.join(clauses)}"
