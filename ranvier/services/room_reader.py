@@ -126,14 +126,13 @@ class RoomReader:
         joins: Mapping[str, int] | None = None
         for _ in range(MAX_PAGES):
             want = max(limit - len(found), 1)
-            rows, joins = await self._visibility.beside_join_positions(
+            page, joins = await self._visibility.beside_join_positions(
                 user_id,
                 [room_id],
-                self._stream.paginate_with_rows(room_id, position, end, backwards, want),
+                self._stream.paginate(room_id, position, end, backwards, want),
                 joins,
             )
-            page = [p for p, _ in rows]
-            stored = self._events.events_from_rows(row for _, row in rows)
+            stored = await self._events.get_events(p.event_id for p in page)
             candidates = [
                 s for p in page
                 if (s := stored.get(p.event_id)) is not None

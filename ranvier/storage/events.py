@@ -90,12 +90,6 @@ EXTREMITIES_CACHE_ROOMS = 10_000
 #: recent ones every sync's timeline serializes.
 TXN_CACHE_EVENTS = 10_000
 
-#: the columns of an event's row that `events_from_rows` decodes
-EVENT_COLUMNS = (
-    "event_id, room_version, json, stream_ordering, outlier, rejected_reason, soft_failed,"
-    " redacted_by"
-)
-
 _INSERT_EVENTS = (
     "INSERT INTO events (stream_ordering, event_id, room_id, room_version,"
     " topological_ordering, type, state_key, sender, origin_server_ts, json, outlier,"
@@ -331,37 +325,25 @@ class EventsStore:
             chunk = missing[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._db.fetchall(
-                f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN ({marks})", *chunk
+                "SELECT event_id, room_version, json, stream_ordering, outlier,"
+                " rejected_reason, soft_failed, redacted_by"
+                f" FROM events WHERE event_id IN ({marks})",
+                *chunk,
             )
-            for row in rows:
-                found[row[0]] = self._decode(row)
+            for event_id, version_id, js, pos, outlier, rejected, soft_failed, redacted in rows:
+                version = get_room_version(version_id)
+                assert version is not None, f"stored event {event_id} has version {version_id}"
+                stored = StoredEvent(
+                    Event(orjson.loads(js), version, event_id),
+                    pos,
+                    bool(outlier),
+                    rejected,
+                    bool(soft_failed),
+                    redacted,
+                )
+                self._cache.set(event_id, stored, len(js))
+                found[event_id] = stored
         return found
-
-    def events_from_rows(self, rows: Iterable[Sequence[Any]]) -> dict[str, StoredEvent]:
-        """The events of rows of `EVENT_COLUMNS` that another query read beside its own
-        columns (a timeline page and its events in one statement): the cached copy of
-        each where there is one, else the row decoded (and cached)."""
-        found: dict[str, StoredEvent] = {}
-        for row in rows:
-            cached = self._cache.get(row[0])
-            found[row[0]] = cached if cached is not None else self._decode(row)
-        return found
-
-    def _decode(self, row: Sequence[Any]) -> StoredEvent:
-        """A read row of `EVENT_COLUMNS` as a stored event, cached."""
-        event_id, version_id, js, pos, outlier, rejected, soft_failed, redacted = row
-        version = get_room_version(version_id)
-        assert version is not None, f"stored event {event_id} has version {version_id}"
-        stored = StoredEvent(
-            Event(orjson.loads(js), version, event_id),
-            pos,
-            bool(outlier),
-            rejected,
-            bool(soft_failed),
-            redacted,
-        )
-        self._cache.set(event_id, stored, len(js))
-        return stored
 
     async def get_forward_extremities(self, room_id: str) -> list[str]:
         """The room's forward extremities. For the room's persister only: it reads and

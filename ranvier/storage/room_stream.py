@@ -16,7 +16,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ranvier.storage.database import Database
-from ranvier.storage.events import EVENT_COLUMNS
 
 #: below every stream position (backfilled events may one day take negative ones)
 MIN_POSITION = -(2**62)
@@ -24,7 +23,6 @@ MIN_POSITION = -(2**62)
 _ROOMS_PER_STATEMENT = 200
 
 _CLIENT_VISIBLE = "outlier = 0 AND rejected_reason IS NULL AND soft_failed = 0"
-_POSITION_COLUMNS = "event_id, room_id, stream_ordering, topological_ordering"
 
 
 @dataclass(frozen=True, order=True)
@@ -139,34 +137,6 @@ class RoomStreamStore:
         """Events in topological order from the position `start` towards `end`
         (None: the room's edge). Backwards: keys <= start and > end, newest first;
         forwards: keys > start and <= end, oldest first."""
-        rows = await self._page(_POSITION_COLUMNS, room_id, start, end, backwards, limit)
-        return [EventPosition(*row) for row in rows]
-
-    async def paginate_with_rows(
-        self,
-        room_id: str,
-        start: RoomKey | None,
-        end: RoomKey | None,
-        backwards: bool,
-        limit: int,
-    ) -> list[tuple[EventPosition, tuple]]:
-        """As `paginate`, each event with its row of `EVENT_COLUMNS` (for
-        `EventsStore.events_from_rows`): the page and its events in one statement, where
-        the events' own read would be a round trip after it."""
-        rows = await self._page(
-            f"{_POSITION_COLUMNS}, {EVENT_COLUMNS}", room_id, start, end, backwards, limit
-        )
-        return [(EventPosition(*row[:4]), row[4:]) for row in rows]
-
-    async def _page(
-        self,
-        columns: str,
-        room_id: str,
-        start: RoomKey | None,
-        end: RoomKey | None,
-        backwards: bool,
-        limit: int,
-    ) -> list[tuple]:
         clauses = ["room_id = ?", _CLIENT_VISIBLE]
         args: list[object] = [room_id]
         upper, lower = (start, end) if backwards else (end, start)
@@ -181,12 +151,14 @@ class RoomStreamStore:
             clauses.append("(topological_ordering, stream_ordering) > (?, ?)")
             args += [lower.topological, lower.stream]
         order = "DESC" if backwards else "ASC"
-        return await self._db.fetchall(
-            f"SELECT {columns} FROM events WHERE {' AND '.join(clauses)}"
+        rows = await self._db.fetchall(
+            "SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
+            f" WHERE {' AND '.join(clauses)}"
             f" ORDER BY topological_ordering {order}, stream_ordering {order} LIMIT ?",
             *args,
             limit,
         )
+        return [EventPosition(*row) for row in rows]
 
     async def get_positions(self, event_ids: Iterable[str]) -> dict[str, EventPosition]:
         ids = list(event_ids)
