@@ -304,8 +304,8 @@ class EventsStore:
     def memberships_stored_after(self, position: int) -> bool:
         """Whether a membership event may have been stored after stream position
         `position`; False means none has, and a read of membership changes since then
-        would find nothing. Raised only after a batch commits, so before the batch's
-        position can reach a sync token."""
+        would find nothing. Raised as each batch commits, before the persister hands its
+        positions to the notifier (and so to sync tokens)."""
         return self._newest_membership > position
 
     async def get_event(self, event_id: str) -> StoredEvent | None:
