@@ -21,7 +21,7 @@ from bench.procstat import MemorySampler
 from bench.profiler import Profile
 from bench.scenarios import Scenario
 from bench.scenarios.common import Context
-from bench.servers import Server
+from bench.servers import Server, analyze_postgres_database
 from bench.stats import median_of_runs
 
 log = logging.getLogger("bench")
@@ -99,6 +99,8 @@ async def _run_scenario(
         log.info("%s: %s, repetition %d of %d", server.name, scenario.name, rep + 1,
                  options.reps)
         try:
+            if server.postgres_database is not None:
+                await analyze_postgres_database(server.postgres_database)
             with quiet_heap():
                 runs.append(await asyncio.wait_for(scenario.run(ctx), options.rep_timeout_s))
         except Exception as e:  # a failed scenario is reported, not fatal

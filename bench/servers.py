@@ -93,6 +93,19 @@ async def fresh_postgres_database(name: str) -> dict[str, Any]:
     return {"name": "psycopg2", "args": args}
 
 
+async def analyze_postgres_database(name: str) -> None:
+    """Update the planner's statistics of every table in `name`, as autovacuum does
+    after large inserts on a production server. (This machine's PostgreSQL runs with
+    autovacuum off, so a fresh benchmark database would otherwise never be analyzed,
+    and plans made without statistics are not what an operator would see.)"""
+    dsn = urlsplit(POSTGRES_DSN)._replace(path=f"/{name}").geturl()
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("ANALYZE")
+    finally:
+        await conn.close()
+
+
 @dataclass
 class Server:
     """A homeserver process under test."""
@@ -101,6 +114,8 @@ class Server:
     base_url: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    #: the server's PostgreSQL database, with --postgres
+    postgres_database: str | None = None
 
     @property
     def pid(self) -> int:
@@ -176,6 +191,7 @@ async def start_synapse(
     })
     server = _launch("synapse", [synapse_python, "-m", "synapse.app.homeserver",
                                  "--config-path", str(config)], workdir, port)
+    server.postgres_database = "bench_synapse" if postgres else None
     await server.wait_ready()
     return server
 
@@ -224,6 +240,7 @@ async def start_ranvier(
     })
     server = _launch("ranvier", [ranvier, "serve", "--config-path", str(config)], workdir, port,
                      env)
+    server.postgres_database = "bench_ranvier" if postgres else None
     await server.wait_ready()
     return server
 
