@@ -68,7 +68,6 @@ from ranvier.services.room_summary import RoomSummaryService
 from ranvier.services.room_upgrade import RoomUpgrader
 from ranvier.services.rooms import RoomService
 from ranvier.services.search import SearchService
-from ranvier.services.sender_activity import SenderActivity
 from ranvier.services.shared_secret import SharedSecretRegistration
 from ranvier.services.state_resolver import StateResolver
 from ranvier.services.sync import SyncService, SyncSources
@@ -184,7 +183,6 @@ class HomeServer:
     typing: TypingService
     receipts: ReceiptsService
     presence: PresenceService
-    sender_activity: SenderActivity
     filters: FilterService
     visibility: VisibilityChecker
     sync: SyncService
@@ -402,7 +400,6 @@ async def build_homeserver(
         typing=typing,
         receipts=receipts,
         presence=presence,
-        sender_activity=SenderActivity(presence),
         filters=FilterService(stores.filters),
         visibility=visibility,
         sync=sync,

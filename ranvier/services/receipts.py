@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ranvier.clock import Clock
@@ -33,20 +32,6 @@ FULLY_READ = "m.fully_read"
 RECEIPT_TYPES = (READ, READ_PRIVATE)
 #: The thread ID of the main timeline in threaded receipts.
 MAIN_THREAD = "main"
-
-
-@dataclass(frozen=True)
-class ReadPositions:
-    """Where a user's m.read and m.read.private receipts mark a room read up to, by
-    thread (UNTHREADED for unthreaded receipts)."""
-
-    by_thread: Mapping[str, int]
-
-    def latest(self, thread_id: str | None = None) -> int | None:
-        """The furthest position of the unthreaded receipts and, when given, those of
-        `thread_id`; None when there is none."""
-        threads = (UNTHREADED,) if thread_id is None else (UNTHREADED, thread_id)
-        return max((self.by_thread[t] for t in threads if t in self.by_thread), default=None)
 
 
 def thread_of(event: Event) -> str:
@@ -159,11 +144,9 @@ class ReceiptsService:
         """The events-stream position up to which the user has read the room, by their
         m.read or m.read.private receipts, whichever is further: their unthreaded
         receipts, plus those of `thread_id` ('main' or a thread root) when given."""
-        return (await self.read_positions(user_id, room_id)).latest(thread_id)
-
-    async def read_positions(self, user_id: str, room_id: str) -> ReadPositions:
-        """The user's read positions in the room for every thread, in one read."""
-        return ReadPositions(await self._store.read_positions(user_id, room_id, RECEIPT_TYPES))
+        positions = await self._store.read_positions(user_id, room_id, RECEIPT_TYPES)
+        threads = (UNTHREADED,) if thread_id is None else (UNTHREADED, thread_id)
+        return max((positions[t] for t in threads if t in positions), default=None)
 
     async def _event_in_room(self, room_id: str, event_id: str) -> StoredEvent:
         stored = await self._events.get_event(event_id)

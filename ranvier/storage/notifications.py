@@ -27,11 +27,6 @@ class NotificationsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, actions: Sequence[PushAction]) -> None:
-        if actions:
-            async with self._db.transaction() as conn:
-                await self.write(conn, actions)
-
     @staticmethod
     async def write(conn: Connection, actions: Sequence[PushAction]) -> None:
         """Insert `actions` in the caller's transaction (the events' own)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ranvier.server import HomeServer
-from ranvier.storage.notifications import PushAction
+from ranvier.storage.notifications import NotificationsStore, PushAction
 from tests.integration.room_helpers import User, call, make_user, ok, q, shared_room
 
 HIGHLIGHT = ("notify", {"set_tweak": "highlight"})
@@ -21,10 +21,11 @@ async def notify(server: HomeServer, user: User, room_id: str, event_id: str,
     stored = await server.stores.events.get_event(event_id)
     assert stored is not None
     actions = HIGHLIGHT if highlight else ("notify",)
-    await server.stores.notifications.add([PushAction(
-        user.user_id, event_id, room_id, stored.stream_ordering, "main", True, highlight,
-        actions,
-    )])
+    async with server.db.transaction() as conn:
+        await NotificationsStore.write(conn, [PushAction(
+            user.user_id, event_id, room_id, stored.stream_ordering, "main", True, highlight,
+            actions,
+        )])
 
 
 async def setup(server: HomeServer, client: Any) -> tuple[User, User, str, list[str]]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from ranvier.server import HomeServer, create_app
-from ranvier.storage.notifications import PushAction
+from ranvier.storage.notifications import NotificationsStore, PushAction
 from tests.integration.room_helpers import User, call, make_user, q
 from tests.schemas.openapi_check import schema_check_middleware
 
@@ -80,9 +80,11 @@ async def test_the_other_endpoints_match_the_spec(server: HomeServer, checked: A
                          {"msgtype": "m.text", "body": "hi"}))["event_id"]
     stored = await server.stores.events.get_event(event_id)
     assert stored is not None
-    await server.stores.notifications.add([PushAction(
-        alice.user_id, event_id, room, stored.stream_ordering, "main", True, False, ("notify",)
-    )])
+    async with server.db.transaction() as conn:
+        await NotificationsStore.write(conn, [PushAction(
+            alice.user_id, event_id, room, stored.stream_ordering, "main", True, False,
+            ("notify",),
+        )])
     assert (await ok(checked, "GET", "/notifications", alice))["notifications"]
     await ok(checked, "POST", f"/rooms/{q(room)}/report/{q(event_id)}", alice, {"reason": "x"})
     await ok(checked, "POST", f"/rooms/{q(room)}/report", alice, {"reason": "x"})

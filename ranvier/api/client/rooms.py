@@ -68,7 +68,7 @@ async def send_event(hs: HomeServer, request: web.Request) -> web.Response:
             read_by_sender=True,
         ),
     )
-    await hs.sender_activity.on_sent(stored)
+    await hs.presence.bump_active(requester.user_id)  # sending is activity
     return json_response({"event_id": stored.event.event_id})
 
 
@@ -87,7 +87,7 @@ async def put_state(hs: HomeServer, request: web.Request) -> web.Response:
             read_by_sender=True,
         ),
     )
-    await hs.sender_activity.on_sent(stored)
+    await hs.presence.bump_active(requester.user_id)  # sending is activity
     return json_response({"event_id": stored.event.event_id})
 
 
@@ -134,7 +134,7 @@ async def redact(hs: HomeServer, request: web.Request) -> web.Response:
     stored = await hs.redactor.redact(
         m["room_id"], requester.user_id, m["event_id"], reason, _txn(requester, m["txn_id"])
     )
-    await hs.sender_activity.on_sent(stored)
+    await hs.presence.bump_active(requester.user_id)  # sending is activity
     return json_response({"event_id": stored.event.event_id})
 
 
