@@ -1,5 +1,6 @@
-"""A small Matrix client over aiohttp: only the client-server API calls the scenarios
-make, each one HTTP request, raising `RequestFailed` on any non-2xx answer."""
+"""A small Matrix client over the driver's own HTTP client (bench/http_client.py): only the
+client-server API calls the scenarios make, each one HTTP request, raising
+`RequestFailed` on any answer not expected."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import itertools
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import aiohttp
 import orjson
+
+from bench.http_client import HttpClient
 
 PASSWORD = "bench-password-1"
 _txn_ids = itertools.count()
@@ -23,11 +25,10 @@ class RequestFailed(Exception):
 
 
 class Api:
-    """The unauthenticated half: one HTTP session shared by every user of a server."""
+    """The unauthenticated half: one HTTP client shared by every user of a server."""
 
-    def __init__(self, session: aiohttp.ClientSession, base_url: str) -> None:
-        self.session = session
-        self.base_url = base_url
+    def __init__(self, http: HttpClient) -> None:
+        self.http = http
 
     async def request(
         self,
@@ -39,15 +40,16 @@ class Api:
         params: Mapping[str, str] | None = None,
         ok_statuses: tuple[int, ...] = (200,),
     ) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.session.request(
-            method, self.base_url + "/_matrix/client/v3" + path,
-            json=body, params=params, headers=headers,
-        ) as response:
-            text = await response.text()
-            if response.status not in ok_statuses:
-                raise RequestFailed(method, path, response.status, text)
-            return response.status, orjson.loads(text)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        target = "/_matrix/client/v3" + path
+        if params:
+            target += "?" + urlencode(params)
+        status, data = await self.http.request(
+            method, target, b"" if body is None else orjson.dumps(body), headers
+        )
+        if status not in ok_statuses:
+            raise RequestFailed(method, path, status, data.decode(errors="replace"))
+        return status, orjson.loads(data)
 
     async def register(self, localpart: str) -> User:
         """Register with the dummy stage, following the user-interactive auth dance if

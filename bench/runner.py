@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench.client import Api
+from bench.http_client import HttpClient
 from bench.procstat import MemorySampler
 from bench.profiler import Profile
 from bench.scenarios import Scenario
@@ -53,13 +52,15 @@ async def run_server(
     sampler.start()
     results: dict[str, Any] = {}
     try:
-        connector = aiohttp.TCPConnector(limit=500)
-        timeout = aiohttp.ClientTimeout(total=options.rep_timeout_s)
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-            api = Api(session, server.base_url)
+        # Each repetition is cut off after rep_timeout_s (asyncio.wait_for below).
+        http = HttpClient(server.base_url)
+        try:
+            api = Api(http)
             for scenario in scenarios:
                 results[scenario.name] = await _run_scenario(
                     server, api, scenario, sizes[scenario.name], options)
+        finally:
+            http.close()
     finally:
         memory = await sampler.stop()
         server.stop()
