@@ -28,10 +28,11 @@ from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.room_versions import RoomVersion
 from ranvier.services.state_resolver import StateResolver
 from ranvier.storage.database import Connection
-from ranvier.storage.events import EventsStore, EventToPersist, RoomBatch, StoredEvent, TxnKey
+from ranvier.storage.events import EventsStore, EventToPersist, RoomBatch, StoredEvent
 from ranvier.storage.rooms import MembershipChange
 from ranvier.storage.state import NewStateGroup, StateMap, StateStore
 from ranvier.storage.state_map import with_entries
+from ranvier.storage.txn_ids import TxnKey
 
 logger = logging.getLogger(__name__)
 

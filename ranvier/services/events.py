@@ -24,10 +24,11 @@ from ranvier.protocol.hashing import compute_reference_hash
 from ranvier.protocol.power_levels import CREATE_KEY
 from ranvier.protocol.room_versions import EventFormat, RoomVersion, get_room_version
 from ranvier.services.event_persister import Builder, BuiltEvent, EventPersister, RoomHead
-from ranvier.storage.events import EventsStore, StoredEvent, TxnKey
+from ranvier.storage.events import EventsStore, StoredEvent
 from ranvier.storage.lru import LruCache
 from ranvier.storage.rooms import RoomStore
 from ranvier.storage.state import StateStore
+from ranvier.storage.txn_ids import TxnKey
 
 #: An extra rule a caller applies to the event before it is persisted (beyond the
 #: auth rules), given the room state it is built on; raises MatrixError.

@@ -15,7 +15,8 @@ from ranvier.errors import MatrixError
 from ranvier.protocol.events import Event, StateKey
 from ranvier.protocol.power_levels import POWER_LEVELS_KEY, get_named_level, get_user_power_level
 from ranvier.services.events import EventCreator, NewEvent
-from ranvier.storage.events import EventsStore, StoredEvent, TxnKey
+from ranvier.storage.events import EventsStore, StoredEvent
+from ranvier.storage.txn_ids import TxnKey
 
 
 class Redactor:

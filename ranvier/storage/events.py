@@ -23,6 +23,7 @@ from ranvier.storage.lru import LruCache
 from ranvier.storage.rooms import MembershipChange, RoomStore
 from ranvier.storage.state import NewStateGroup, StateStore
 from ranvier.storage.stream_ids import StreamIdGenerator
+from ranvier.storage.txn_ids import DeviceTxnIds, TxnKey
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,6 @@ class StoredEvent:
             return self.event
         pruned = redact(self.event.pdu, self.event.room_version)
         return Event(pruned, self.event.room_version, self.event.event_id)
-
-
-@dataclass(frozen=True)
-class TxnKey:
-    user_id: str
-    device_id: str
-    txn_id: str
 
 
 @dataclass(frozen=True)
@@ -183,6 +177,7 @@ class EventsStore:
         # event ID -> its transaction, or _NO_TXN. Both are final once the event is
         # stored: a transaction ID is written with its event or never.
         self._txns: LruCache[str, TxnKey] = LruCache(TXN_CACHE_EVENTS)
+        self._device_txns = DeviceTxnIds(db)
         # At or above the position of the newest membership event stored: the stream's
         # position at start-up bounds those stored before, each commit raises it.
         self._newest_membership = 0
@@ -238,6 +233,7 @@ class EventsStore:
             self._extremities.set(batch.room_id, tuple(sorted(batch.forward_extremities)))
         for item in batch.events:
             self._txns.set(item.event.event_id, item.txn or _NO_TXN)
+        self._device_txns.committed(item.txn for item in batch.events if item.txn)
         for s, js in zip(stored, jsons, strict=True):
             self._cache.set(s.event.event_id, s, len(js))
         for event_id in redacted:
@@ -393,12 +389,8 @@ class EventsStore:
         return {r[0] for r in rows}
 
     async def get_txn_event_id(self, txn: TxnKey) -> str | None:
-        return await self._db.fetchval(  # type: ignore[no-any-return]
-            "SELECT event_id FROM event_txn_ids WHERE user_id = ? AND device_id = ? AND txn_id = ?",
-            txn.user_id,
-            txn.device_id,
-            txn.txn_id,
-        )
+        """The event a device sent with this transaction ID, if it has."""
+        return await self._device_txns.event_id(txn)
 
     async def get_txn_ids(self, event_ids: Iterable[str]) -> dict[str, TxnKey]:
         """The client transaction of each of `event_ids` sent with one."""

@@ -18,7 +18,8 @@ from ranvier.errors import MatrixError
 from ranvier.services.auth import Requester
 from ranvier.services.events import NewEvent
 from ranvier.services.rooms import CreateRoomRequest
-from ranvier.storage.events import StoredEvent, TxnKey
+from ranvier.storage.events import StoredEvent
+from ranvier.storage.txn_ids import TxnKey
 
 if TYPE_CHECKING:
     from ranvier.server import HomeServer
