@@ -205,11 +205,13 @@ class EventPersister:
                 # only join a batch while the loop runs: let the handlers whose requests
                 # have arrived reach this queue first (one iteration starts a handler,
                 # the next runs it to its submit), so concurrent senders share commits.
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
-                queue = self._queues.get(room_id)
-                if not queue:
+                # Only when there is something to send: a worker that finds its queue
+                # empty ends at once, and the next request's new worker waits instead.
+                if not self._queues.get(room_id):
                     break
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                queue = self._queues[room_id]
                 requests = queue[:MAX_BATCH]
                 del queue[:MAX_BATCH]
                 try:
