@@ -201,10 +201,20 @@ async def test_concurrent_sends_are_batched_without_forking(
     client: Any, server: HomeServer, alice
 ) -> None:
     room_id = await create_room(client, alice)
+    batches = []
+    persist_batch = server.stores.events.persist_batch
+
+    async def counted(batch: Any, *args: Any) -> Any:
+        batches.append(len(batch.events))
+        return await persist_batch(batch, *args)
+
+    server.stores.events.persist_batch = counted  # type: ignore[method-assign]
     ids = await asyncio.gather(
         *[send_message(client, alice, room_id, f"m{i}", f"c{i}") for i in range(30)]
     )
     assert len(set(ids)) == 30
+    # Sends that arrive together share a batch (one transaction).
+    assert sum(batches) == 30 and len(batches) < 30, batches
     assert len(await server.stores.events.get_forward_extremities(room_id)) == 1
     # a linear chain: every message has exactly one prev event
     assert await server.db.fetchval(
