@@ -183,10 +183,13 @@ class _PushActionsPart:
         self._forget_room = forget_room
 
     async def write(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        # Per event, not per member: a message into a big room has a row per member.
+        indexes = {index for index, _, _ in self._results}
+        threads = {index: thread_of(stored[index].event) for index in indexes}
         await NotificationsStore.write(conn, [
             PushAction(
                 user_id, stored[index].event.event_id, self._room_id,
-                stored[index].stream_ordering, thread_of(stored[index].event),
+                stored[index].stream_ordering, threads[index],
                 result.notify, result.highlight, result.actions,
             )
             for index, user_id, result in self._results
