@@ -113,15 +113,18 @@ class ReceiptsService:
         written in the batch's transaction. They are private: others' clients already
         infer them from the events themselves."""
         now = self._clock.time_ms()
-        receipts = [
-            (index, Receipt(
-                batch.room_id, READ_PRIVATE, item.event.sender, thread_of(item.event),
-                item.event.event_id, now,
-            ))
-            for index, item in enumerate(batch.events)
-            if item.read_by_sender
-        ]
-        return _SenderReceiptsPart(self, self._store.stream, receipts) if receipts else None
+        # A sender's later event in the same thread supersedes the earlier one's receipt.
+        latest: dict[tuple[str, str], tuple[int, Receipt]] = {}
+        for index, item in enumerate(batch.events):
+            if item.read_by_sender:
+                thread = thread_of(item.event)
+                latest[(item.event.sender, thread)] = (index, Receipt(
+                    batch.room_id, READ_PRIVATE, item.event.sender, thread,
+                    item.event.event_id, now,
+                ))
+        if not latest:
+            return None
+        return _SenderReceiptsPart(self, self._store.stream, list(latest.values()))
 
     async def changes_for_sync(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int
@@ -192,15 +195,16 @@ class _SenderReceiptsPart:
         self._stream = stream
         self._receipts = receipts
         self._allocation = contextlib.ExitStack()
-        self._changed: list[Receipt] = []
 
     async def write(self, conn: Connection, stored: Sequence[StoredEvent]) -> None:
         ids = self._allocation.enter_context(self._stream.allocate(len(self._receipts)))
-        for (index, receipt), stream_id in zip(self._receipts, ids, strict=True):
-            if await ReceiptsStore.write(conn, receipt, stored[index].stream_ordering, stream_id):
-                self._changed.append(receipt)
+        await ReceiptsStore.write_all(conn, [
+            (receipt, stored[index].stream_ordering, stream_id)
+            for (index, receipt), stream_id in zip(self._receipts, ids, strict=True)
+        ])
 
     def finish(self, committed: bool) -> None:
         self._allocation.close()
-        if committed and self._changed:
-            self._service.announce(self._changed, self._stream.current)
+        # Each receipt is for its room's newest event, so each moved.
+        if committed:
+            self._service.announce([r for _, r in self._receipts], self._stream.current)

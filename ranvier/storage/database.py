@@ -11,7 +11,9 @@ read the last committed state beside the writer's open transaction. WAL checkpoi
 the only step that fsyncs, run in a thread of their own.
 
 PostgreSQL runs on an asyncpg pool; `?` is rewritten to `$1..$n` once per statement,
-and an `IN (?, ...)` list to `= ANY($n)` with one array (postgres_statement).
+and an `IN (?, ...)` list to `= ANY($n)` with one array (postgres_statement). A
+transaction opened with `defer_writes` sends its writes as one statement where it can
+(combined_writes.py).
 """
 
 from __future__ import annotations
@@ -28,10 +30,12 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ranvier.storage.combined_writes import WriteBatch, rows_write, single_write
 from ranvier.storage.migrations import apply_migrations
 
 if TYPE_CHECKING:
     import asyncpg
+    from asyncpg.transaction import Transaction
 
     from ranvier.config import DatabaseConfig
 
@@ -70,8 +74,17 @@ class Database(Connection):
     its own."""
 
     @abstractmethod
-    def transaction(self) -> contextlib.AbstractAsyncContextManager[Connection]:
-        """Commits when the block exits normally, rolls back when it raises."""
+    def transaction(
+        self, *, defer_writes: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[Connection]:
+        """Commits when the block exits normally, rolls back when it raises.
+
+        `defer_writes` (PostgreSQL; SQLite ignores it): writes (`execute`,
+        `executemany`) are held until the block exits and then sent as one statement,
+        with no BEGIN or COMMIT, where combined_writes.py can prove that changes nothing;
+        so an error of theirs is raised as the block exits. A read, or a write that
+        cannot join those held, makes it an ordinary transaction from there on: BEGIN,
+        the writes held so far one by one, then the statement."""
 
     @abstractmethod
     async def close(self) -> None: ...
@@ -356,7 +369,8 @@ class SqliteDatabase(Database):
         return result  # type: ignore[return-value]
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, *, defer_writes: bool = False) -> AsyncIterator[Connection]:
+        # Statements are in-process here: combining them would save nothing.
         async with self._writing():
             # IMMEDIATE takes the write lock up front, so another process's writer
             # cannot make this transaction fail half-way with SQLITE_BUSY.
@@ -531,13 +545,90 @@ class PostgresDatabase(_PostgresConnection, Database):
         self._pool = pool
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Connection]:
+    async def transaction(self, *, defer_writes: bool = False) -> AsyncIterator[Connection]:
+        if defer_writes:
+            async with _DeferredWrites(self._pool, self.counter) as deferred:
+                yield deferred
+            return
         self.counter.statements += 2  # BEGIN and COMMIT (or ROLLBACK)
         async with self._pool.acquire() as conn, conn.transaction():
             yield _PostgresConnection(conn, self.counter)
 
     async def close(self) -> None:
         await self._pool.close()
+
+
+class _DeferredWrites(Connection):
+    """A PostgreSQL transaction whose writes wait for its end, to be sent as one
+    statement (see Database.transaction)."""
+
+    engine = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool, counter: StatementCounter) -> None:
+        self._pool = pool
+        self.counter = counter
+        self._batch = WriteBatch()
+        # What was held, as it came: (sql, arguments or rows, whether executemany).
+        self._held: list[tuple[str, Sequence[Any], bool]] = []
+        self._exit = contextlib.AsyncExitStack()
+        self._conn: _PostgresConnection | None = None
+        self._transaction: Transaction | None = None  # once it is an ordinary one
+
+    async def __aenter__(self) -> _DeferredWrites:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        async with self._exit:  # releases the connection, if one was taken
+            if self._transaction is not None:
+                self.counter.statements += 1
+                await (self._transaction.commit() if kind is None else self._transaction.rollback())
+            elif kind is None and self._held:
+                # One write goes as it is: the same statement as outside this mode.
+                sql, args, many = self._held[0]
+                if len(self._held) > 1:
+                    sql, args = self._batch.statement()
+                    many = False
+                conn = await self._connection()
+                await (conn.executemany(sql, args) if many else conn.execute(sql, *args))
+
+    async def _connection(self) -> _PostgresConnection:
+        if self._conn is None:
+            raw = await self._exit.enter_async_context(self._pool.acquire())
+            self._conn = _PostgresConnection(raw, self.counter)
+        return self._conn
+
+    async def _ordinary(self) -> _PostgresConnection:
+        """BEGIN (once), then the writes held so far, one by one."""
+        conn = await self._connection()
+        if self._transaction is None:
+            self._transaction = conn._conn.transaction()
+            self.counter.statements += 1
+            await self._transaction.start()
+            held, self._held = self._held, []
+            for sql, args, many in held:
+                await (conn.executemany(sql, args) if many else conn.execute(sql, *args))
+        return conn
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        if self._transaction is None and self._batch.add(single_write(sql, args)):
+            self._held.append((sql, args, False))
+            return
+        await (await self._ordinary()).execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if not rows:
+            return
+        if self._transaction is None and self._batch.add(rows_write(sql, rows)):
+            self._held.append((sql, rows, True))
+            return
+        await (await self._ordinary()).executemany(sql, rows)
+
+    async def fetchone(self, sql: str, *args: Any) -> tuple | None:
+        return await (await self._ordinary()).fetchone(sql, *args)
+
+    async def fetchall(self, sql: str, *args: Any) -> list[tuple]:
+        return await (await self._ordinary()).fetchall(sql, *args)
 
 
 # asyncpg's default of 100 prepared statements per connection is fewer than the distinct

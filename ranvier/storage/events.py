@@ -198,7 +198,10 @@ class EventsStore:
     ) -> list[StoredEvent]:
         """Write a room's batch atomically, with what `extra_writers` derive from this
         batch alone; returns the events with their positions."""
-        async with self._db.transaction() as conn:
+        # On PostgreSQL the batch's writes go as one statement at the end, a single
+        # round trip, where they can (docs/STORAGE.md). A read (the pending-redaction
+        # lookup, for events not built here) makes it an ordinary transaction.
+        async with self._db.transaction(defer_writes=True) as conn:
             # IDs are taken inside the transaction: on SQLite (one writer) positions
             # then follow commit order; on PostgreSQL the generator hides the gaps.
             with self.stream.allocate(len(batch.events)) as positions:

@@ -25,6 +25,26 @@ class Receipt:
     ts: int
 
 
+# A receipt never moves back: the row changes only for a later event.
+_ADVANCE = (
+    "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id,"
+    " event_stream_ordering, ts, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE SET"
+    " event_id = excluded.event_id,"
+    " event_stream_ordering = excluded.event_stream_ordering,"
+    " ts = excluded.ts, stream_id = excluded.stream_id"
+    " WHERE receipts.event_stream_ordering < excluded.event_stream_ordering"
+)
+
+
+def _row(receipt: Receipt, event_stream_ordering: int, stream_id: int) -> tuple:
+    return (
+        receipt.room_id, receipt.receipt_type, receipt.user_id,
+        receipt.thread_id or UNTHREADED, receipt.event_id, event_stream_ordering,
+        receipt.ts, stream_id,
+    )
+
+
 class ReceiptsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -51,24 +71,18 @@ class ReceiptsStore:
         """`advance` at a position the caller allocated, on the caller's connection
         (inside its transaction); whether the receipt moved."""
         row = await conn.fetchone(
-            "INSERT INTO receipts (room_id, receipt_type, user_id, thread_id, event_id,"
-            " event_stream_ordering, ts, stream_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (room_id, receipt_type, user_id, thread_id) DO UPDATE SET"
-            " event_id = excluded.event_id,"
-            " event_stream_ordering = excluded.event_stream_ordering,"
-            " ts = excluded.ts, stream_id = excluded.stream_id"
-            " WHERE receipts.event_stream_ordering < excluded.event_stream_ordering"
-            " RETURNING stream_id",
-            receipt.room_id,
-            receipt.receipt_type,
-            receipt.user_id,
-            receipt.thread_id or UNTHREADED,
-            receipt.event_id,
-            event_stream_ordering,
-            receipt.ts,
-            stream_id,
+            f"{_ADVANCE} RETURNING stream_id", *_row(receipt, event_stream_ordering, stream_id)
         )
         return row is not None
+
+    @staticmethod
+    async def write_all(
+        conn: Connection, receipts: Sequence[tuple[Receipt, int, int]]
+    ) -> None:
+        """`write` for each (receipt, event's position, stream ID), in one statement
+        that returns nothing (so a batch's transaction can hold it back and combine it
+        with the others); no two may share a user, type and thread."""
+        await conn.executemany(_ADVANCE, [_row(*r) for r in receipts])
 
     async def changes(
         self, user_id: str, room_ids: Sequence[str], from_pos: int | None, to_pos: int

@@ -64,6 +64,22 @@ async def test_transaction_rolls_back_when_the_block_raises(database: Database) 
     assert await database.fetchval("SELECT count(*) FROM kv") == 0
 
 
+async def test_deferred_writes_commit_and_roll_back_as_any_transaction(
+    database: Database,
+) -> None:
+    await _make_table(database)
+    async with database.transaction(defer_writes=True) as txn:
+        await txn.execute("INSERT INTO kv (k, v) VALUES (?, ?)", "a", 1)
+        await txn.executemany("INSERT INTO kv (k, v) VALUES (?, ?)", [("b", 2), ("c", 3)])
+    with pytest.raises(IntegrityError):
+        async with database.transaction(defer_writes=True) as txn:
+            await txn.execute("UPDATE kv SET v = ? WHERE k = ?", 10, "a")
+            await txn.execute("INSERT INTO kv (k, v) VALUES (?, ?)", "b", 4)
+    assert await database.fetchall("SELECT k, v FROM kv ORDER BY k") == [
+        ("a", 1), ("b", 2), ("c", 3),
+    ]
+
+
 async def test_unique_violation_raises_integrity_error_on_both_engines(
     database: Database,
 ) -> None:

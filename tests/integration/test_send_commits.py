@@ -34,9 +34,9 @@ def counting_commits(server: HomeServer) -> Iterator[list[str]]:
     }
 
     @contextlib.asynccontextmanager
-    async def transaction() -> AsyncIterator[Connection]:
+    async def transaction(**options: Any) -> AsyncIterator[Connection]:
         commits.append("transaction")
-        async with originals["transaction"]() as conn:
+        async with originals["transaction"](**options) as conn:
             yield conn
 
     def counted(name: str) -> Any:
