@@ -601,9 +601,10 @@ class _DeferredWrites(Connection):
         """BEGIN (once), then the writes held so far, one by one."""
         conn = await self._connection()
         if self._transaction is None:
-            self._transaction = conn._conn.transaction()
+            transaction = conn._conn.transaction()
             self.counter.statements += 1
-            await self._transaction.start()
+            await transaction.start()
+            self._transaction = transaction
             held, self._held = self._held, []
             for sql, args, many in held:
                 await (conn.executemany(sql, args) if many else conn.execute(sql, *args))
