@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 _TOKEN_RE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|[A-Za-z_][\w$]*|\S")
-# Where a FROM (or USING) list ends at its own depth.
+# Where a FROM (or USING) list ends at its own depth; its joins are part of it, and a
+# join's ON condition holds no comma outside parentheses.
 _FROM_ENDS = frozenset({
-    "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "ON", "RETURNING",
-    "UNION", "EXCEPT", "INTERSECT", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS",
-    "NATURAL", "FOR", "SET", "DO", "SELECT", "VALUES",
+    "WHERE", "GROUP", "HAVING", "WINDOW", "ORDER", "LIMIT", "OFFSET", "RETURNING",
+    "UNION", "EXCEPT", "INTERSECT", "FOR", "SET", "DO", "SELECT", "VALUES",
 })
 _CTE_HEAD_RE = re.compile(r"\s*([A-Za-z_]\w*)\s+AS\s*\(", re.I)
 _COMMA_RE = re.compile(r"\s*,", re.I)
@@ -178,7 +178,8 @@ def _closing_paren(sql: str, start: int) -> int | None:
 
 def _tables(sql: str) -> frozenset[str] | None:
     """The names after INTO, UPDATE, JOIN and in FROM / USING lists (functions such as
-    unnest left out); None where a name could hide behind a keyword (ONLY, LATERAL)."""
+    unnest left out); None where a name could hide behind a keyword (ONLY, LATERAL) or
+    a schema."""
     tokens = [t for t in _TOKEN_RE.findall(sql) if not t.startswith("--")]
     tables: set[str] = set()
     depth = 0
@@ -198,8 +199,10 @@ def _tables(sql: str) -> frozenset[str] | None:
             expect = False
             if word in ("ONLY", "LATERAL") or not (token[0].isalpha() or token[0] in '_"'):
                 return None
-            is_call = i + 1 < len(tokens) and tokens[i + 1] == "(" and previous != "INTO"
-            if not is_call:
+            following = tokens[i + 1] if i + 1 < len(tokens) else ""
+            if following == ".":
+                return None
+            if not (following == "(" and previous != "INTO"):  # not a function's call
                 tables.add(token.strip('"').lower())
         elif word in ("INTO", "JOIN") or (word == "UPDATE" and previous != "DO"):
             expect = True

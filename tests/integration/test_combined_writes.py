@@ -41,11 +41,16 @@ def test_writes_naming_a_common_table_do_not_combine() -> None:
         ("UPDATE b SET n = 1 WHERE k IN (SELECT k FROM x JOIN a ON a.k = x.k)", []),
     )
     assert not _combines(("INSERT INTO a (k) VALUES (?)", ["k"]), ("DELETE FROM b USING c, a", []))
+    assert not _combines(
+        ("INSERT INTO a (k) VALUES (?)", ["k"]),
+        ("UPDATE b SET n = 1 FROM c JOIN d ON c.k = d.k, a WHERE a.k = b.k", []),
+    )
 
 
 def test_statements_it_cannot_read_do_not_combine() -> None:
     assert single_write("SELECT 1", []) is None
     assert single_write("UPDATE ONLY a SET x = 1", []) is None
+    assert single_write("DELETE FROM public.a", []) is None
     assert single_write("WITH RECURSIVE r AS (SELECT 1) DELETE FROM a", []) is None
     # The WITH's last statement would be dropped with an argument in it.
     assert single_write("WITH d AS (DELETE FROM a) SELECT ?", [1]) is None
