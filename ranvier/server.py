@@ -220,13 +220,13 @@ async def build_homeserver(
     clock = clock or Clock()
     state = StateStore(db, config.caches.scaled(config.caches.state_cache_entries))
     rooms = RoomStore(db)
+    events = EventsStore(db, state, rooms, config.caches.scaled(config.caches.event_cache_size))
     stores = Stores(
         accounts=AccountsStore(db),
         devices=DevicesStore(db),
         uia=UIAStore(db),
         media=MediaStore(db),
-        events=EventsStore(db, state, rooms,
-                           config.caches.scaled(config.caches.event_cache_size)),
+        events=events,
         state=state,
         rooms=rooms,
         profiles=ProfileStore(db),
@@ -238,7 +238,7 @@ async def build_homeserver(
         receipts=ReceiptsStore(db),
         presence=PresenceStore(db),
         filters=FilterStore(db),
-        room_stream=RoomStreamStore(db),
+        room_stream=RoomStreamStore(db, events),
         e2e_keys=E2EKeysStore(db),
         device_lists=DeviceListsStore(db),
         to_device=ToDeviceStore(db),

@@ -9,7 +9,7 @@ Server-only fields (hashes, signatures, auth and prev events, depth, ...) are le
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from ranvier.clock import Clock
@@ -40,17 +40,23 @@ class ClientEventSerializer:
         user_id: str | None = None,
         device_id: str | None = None,
         bundle_relations: bool = True,
+        related: Collection[str] | None = None,
     ) -> list[dict[str, Any]]:
         """The client form of `events`, as seen by `user_id` on `device_id`, with their
         bundled aggregations (`unsigned.m.relations`) unless `bundle_relations` is off
-        (the events inside a bundle carry none)."""
+        (the events inside a bundle carry none). `related`, if given, holds those of
+        `events` that some event relates to, as the read that found them saw: the
+        others are not looked up for bundles."""
         txns = await self._events.get_txn_ids(s.event.event_id for s in events)
         replaced = await self._replaced_state(events)
         redactions = await self._events.get_events(
             s.redacted_by for s in events if s.redacted_by is not None
         )
+        parents = events if related is None else [
+            s for s in events if s.event.event_id in related
+        ]
         bundles = await self._relations.bundles_json(
-            events, user_id,
+            parents, user_id,
             functools.partial(
                 self.serialize, user_id=user_id, device_id=device_id, bundle_relations=False
             ),

@@ -11,9 +11,10 @@ further; someone who was never in it reads it only while it is world-readable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from ranvier.errors import MatrixError
 from ranvier.protocol.filters import RoomEventFilter
@@ -22,7 +23,7 @@ from ranvier.services.client_events import ClientEventSerializer
 from ranvier.services.tokens import RoomPosition, parse_room_token, room_token
 from ranvier.services.visibility import VisibilityChecker
 from ranvier.storage.events import EventsStore, StoredEvent
-from ranvier.storage.room_stream import EventPosition, RoomKey, RoomStreamStore
+from ranvier.storage.room_stream import PagedEvent, RoomKey, RoomStreamStore
 from ranvier.storage.rooms import RoomStore
 from ranvier.storage.state import StateMap, StateStore
 
@@ -33,12 +34,19 @@ MAX_PAGES = 10
 #: the position before a room's first event
 ROOM_START = RoomKey(0, 0)
 
+A = TypeVar("A")
+B = TypeVar("B")
+
 
 @dataclass
 class Page:
     events: list[StoredEvent]
     #: where to continue; None when nothing is left in that direction
     next: RoomKey | None
+    #: the first event looked at, if any: where a page from the room's edge starts
+    first: RoomKey | None = None
+    #: those of `events` that some event relates to (the others have no bundles)
+    related: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -79,23 +87,29 @@ class RoomReader:
         limit: int,
         event_filter: RoomEventFilter,
     ) -> dict[str, Any]:
-        access = await self._access(user_id, room_id)
         start = await self._position(room_id, from_token, "from")
         end = await self._position(room_id, to_token, "to")
-        if start is None:
-            start = None if backwards else ROOM_START
+        if start is None and not backwards:
+            start = ROOM_START
+        # The page is read beside the membership check, as for a member (the usual
+        # reader): only a past member's leave bounds it, and then it is read again.
+        access, page = await _both(
+            self._access(user_id, room_id),
+            self.paginate(user_id, room_id, start, end, backwards, limit, event_filter),
+        )
         if access.bound is not None:
             if backwards:
                 start = access.bound if start is None else min(start, access.bound)
             else:
                 end = access.bound if end is None else min(end, access.bound)
-        if start is None:  # backwards from the room's newest event
-            newest = await self._stream.paginate(room_id, None, None, True, 1)
-            start = newest[0].key if newest else ROOM_START
-        page = await self.paginate(user_id, room_id, start, end, backwards, limit, event_filter)
+            page = await self.paginate(
+                user_id, room_id, start, end, backwards, limit, event_filter
+            )
+        if start is None:  # backwards from the room's newest event: the first looked at
+            start = page.first or await self._newest(room_id)
         response: dict[str, Any] = {
             "start": room_token(start),
-            "chunk": await self._serialize(page.events, user_id, device_id),
+            "chunk": await self._serialize(page.events, user_id, device_id, page.related),
         }
         if page.next is not None:
             response["end"] = room_token(page.next)
@@ -113,46 +127,50 @@ class RoomReader:
         self,
         user_id: str,
         room_id: str,
-        start: RoomKey,
+        start: RoomKey | None,
         end: RoomKey | None,
         backwards: bool,
         limit: int,
         event_filter: RoomEventFilter,
     ) -> Page:
-        """Up to `limit` events from `start` towards `end` that pass the filter and
-        that the user may see."""
+        """Up to `limit` events from `start` (None: the room's edge) towards `end` that
+        pass the filter and that the user may see."""
         found: list[StoredEvent] = []
+        related: set[str] = set()
+        first: RoomKey | None = None
         position = start
-        joins: Mapping[str, int] | None = None
         for _ in range(MAX_PAGES):
             want = max(limit - len(found), 1)
-            page, joins = await self._visibility.beside_join_positions(
-                user_id,
-                [room_id],
-                self._stream.paginate(room_id, position, end, backwards, want),
-                joins,
-            )
-            stored = await self._events.get_events(p.event_id for p in page)
-            candidates = [
-                s for p in page
-                if (s := stored.get(p.event_id)) is not None
-                and event_filter.matches_event(s.event.pdu)
-            ]
+            page = await self._stream.paginate_events(room_id, position, end, backwards, want)
+            if first is None and page:
+                first = page[0].key
+                if position is None and backwards:
+                    position = first  # no bound above is the same as its newest event
             visible = {
                 s.event.event_id
-                for s in await self._visibility.filter_visible(user_id, candidates, joins)
+                for s in await self._visibility.filter_visible(
+                    user_id,
+                    [p.stored for p in page if event_filter.matches_event(p.stored.event.pdu)],
+                )
             }
+            looked_at = 0
             for p in page:
                 if len(found) >= limit:
-                    return Page(found, position)
-                position = _after(p, backwards)
-                if p.event_id in visible:
-                    found.append(stored[p.event_id])
+                    break
+                looked_at += 1
+                if p.stored.event.event_id in visible:
+                    found.append(p.stored)
+                    if p.has_relations:
+                        related.add(p.stored.event.event_id)
+            if looked_at:
+                position = _after(page[looked_at - 1], backwards)
+            if looked_at < len(page):
+                return Page(found, position, first, related)
             if len(page) < want:
-                return Page(found, None)
+                return Page(found, None, first, related)
             if len(found) >= limit:
-                return Page(found, position)
-        return Page(found, position)
+                return Page(found, position, first, related)
+        return Page(found, position, first, related)
 
     # --- /context -----------------------------------------------------------------------
 
@@ -337,9 +355,19 @@ class RoomReader:
         return await self._serialize([found[e] for e in ids if e in found], user_id, device_id)
 
     async def _serialize(
-        self, events: Sequence[StoredEvent], user_id: str, device_id: str | None
+        self,
+        events: Sequence[StoredEvent],
+        user_id: str,
+        device_id: str | None,
+        related: Collection[str] | None = None,
     ) -> list[dict[str, Any]]:
-        return await self._serializer.serialize(events, user_id=user_id, device_id=device_id)
+        return await self._serializer.serialize(
+            events, user_id=user_id, device_id=device_id, related=related
+        )
+
+    async def _newest(self, room_id: str) -> RoomKey:
+        newest = await self._stream.paginate(room_id, None, None, True, 1)
+        return newest[0].key if newest else ROOM_START
 
 
 def _key(stored: StoredEvent) -> RoomKey:
@@ -350,11 +378,23 @@ def _before(stored: StoredEvent) -> RoomKey:
     return RoomKey(stored.event.depth, stored.stream_ordering - 1)
 
 
-def _after(position: EventPosition, backwards: bool) -> RoomKey:
+def _after(paged: PagedEvent, backwards: bool) -> RoomKey:
     """The position past an event in the direction of travel."""
     if backwards:
-        return RoomKey(position.topological, position.stream - 1)
-    return position.key
+        return RoomKey(paged.topological, paged.stored.stream_ordering - 1)
+    return paged.key
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Both results, awaited side by side (on PostgreSQL, on two pooled connections).
+    Neither is left running, and `first`'s error wins: a reader it turns away learns
+    nothing from `second`'s."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    if isinstance(a, BaseException):
+        raise a
+    if isinstance(b, BaseException):
+        raise b
+    return a, b
 
 
 def _str_or_none(value: Any) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from ranvier.protocol.filters import RoomEventFilter
 from ranvier.protocol.visibility import StateAtEvent, effective_visibility, is_event_visible
@@ -76,7 +76,9 @@ class VisibilityChecker:
     ) -> list[StoredEvent]:
         """Those of `events` the user may see, in the same order: not the non-state
         events of users they ignore (state is kept, so the room looks the same).
-        `joins`, if given, is `join_positions` of at least the events' rooms."""
+        `joins`, if given, is `join_positions` of at least the events' rooms; if not,
+        they are read only when the state before some event leaves its visibility to
+        them (a member reading events of their own membership needs none)."""
         if not events:
             return []
         ignored = await self._account_data.ignored_users(user_id)
@@ -84,36 +86,52 @@ class VisibilityChecker:
             events = [
                 s for s in events if s.event.state_key is not None or s.event.sender not in ignored
             ]
-        ids = [s.event.event_id for s in events]
-        groups = await self._state.get_groups_for_events(ids)
-        if joins is None:
-            joins = await self.join_positions(user_id, {s.event.room_id for s in events})
-        # The two facts per distinct "state before", resolved with one event fetch.
-        facts: dict[int, tuple[str | None, str | None]] = {}
-        for gid in {g[0] for g in groups.values()}:
-            member_key = ("m.room.member", user_id)
-            state = await self._state.get_state_entries(gid, [_VISIBILITY_KEY, member_key])
-            facts[gid] = (state.get(_VISIBILITY_KEY), state.get(member_key))
-        fact_events = await self._events.get_events(
-            {e for pair in facts.values() for e in pair if e is not None}
-        )
-
-        def content_of(event_id: str | None) -> dict | None:
-            stored = fact_events.get(event_id) if event_id else None
-            return dict(stored.served_event().content) if stored else None
-
-        visible = []
+        groups = await self._state.get_groups_for_events(s.event.event_id for s in events)
+        facts = await self._facts(user_id, {g[0] for g in groups.values()})
+        # (event, whether only a later join of the user's makes it visible)
+        judged: list[tuple[StoredEvent, bool]] = []
         for stored in events:
             group = groups.get(stored.event.event_id)
             if group is None:  # no state known: nothing to judge it by
                 continue
-            visibility_id, member_id = facts[group[0]]
-            member = content_of(member_id)
-            before = StateAtEvent(
-                effective_visibility(content_of(visibility_id)),
-                member.get("membership") if member else None,
+            before = facts[group[0]]
+            if is_event_visible(user_id, stored.event.pdu, before, False):
+                judged.append((stored, False))
+            elif is_event_visible(user_id, stored.event.pdu, before, True):
+                judged.append((stored, True))
+        if not any(later for _, later in judged):
+            return [s for s, _ in judged]
+        if joins is None:
+            joins = await self.join_positions(
+                user_id, {s.event.room_id for s, later in judged if later}
             )
-            joined_later = joins.get(stored.event.room_id, -1) > stored.stream_ordering
-            if is_event_visible(user_id, stored.event.pdu, before, joined_later):
-                visible.append(stored)
-        return visible
+        return [
+            s for s, later in judged
+            if not later or joins.get(s.event.room_id, -1) > s.stream_ordering
+        ]
+
+    async def _facts(self, user_id: str, group_ids: Iterable[int]) -> dict[int, StateAtEvent]:
+        """The history visibility and the user's membership in each state group, with
+        one event fetch for all of them."""
+        member_key = ("m.room.member", user_id)
+        ids: dict[int, tuple[str | None, str | None]] = {}
+        for gid in group_ids:
+            state = await self._state.get_state_entries(gid, [_VISIBILITY_KEY, member_key])
+            ids[gid] = (state.get(_VISIBILITY_KEY), state.get(member_key))
+        found = await self._events.get_events(
+            {e for pair in ids.values() for e in pair if e is not None}
+        )
+
+        def content_of(event_id: str | None) -> Mapping[str, Any] | None:
+            stored = found.get(event_id) if event_id else None
+            return stored.served_event().content if stored else None
+
+        facts = {}
+        for gid, (visibility_id, member_id) in ids.items():
+            member = content_of(member_id)
+            membership = member.get("membership") if member else None
+            facts[gid] = StateAtEvent(
+                effective_visibility(content_of(visibility_id)),
+                membership if isinstance(membership, str) else None,
+            )
+        return facts

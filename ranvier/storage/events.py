@@ -25,6 +25,12 @@ from ranvier.storage.state import NewStateGroup, StateStore
 from ranvier.storage.stream_ids import StreamIdGenerator
 from ranvier.storage.txn_ids import DeviceTxnIds, TxnKey
 
+#: The columns of an `events` row that `EventsStore.event_from_row` reads, in its order.
+EVENT_COLUMNS = (
+    "event_id, room_version, json, stream_ordering, outlier, rejected_reason, soft_failed,"
+    " redacted_by"
+)
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -324,25 +330,32 @@ class EventsStore:
             chunk = missing[chunk_start : chunk_start + 500]
             marks = ",".join("?" * len(chunk))
             rows = await self._db.fetchall(
-                "SELECT event_id, room_version, json, stream_ordering, outlier,"
-                " rejected_reason, soft_failed, redacted_by"
-                f" FROM events WHERE event_id IN ({marks})",
-                *chunk,
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE event_id IN ({marks})", *chunk
             )
-            for event_id, version_id, js, pos, outlier, rejected, soft_failed, redacted in rows:
-                version = get_room_version(version_id)
-                assert version is not None, f"stored event {event_id} has version {version_id}"
-                stored = StoredEvent(
-                    Event(orjson.loads(js), version, event_id),
-                    pos,
-                    bool(outlier),
-                    rejected,
-                    bool(soft_failed),
-                    redacted,
-                )
-                self._cache.set(event_id, stored, len(js))
-                found[event_id] = stored
+            for row in rows:
+                found[row[0]] = self.event_from_row(row)
         return found
+
+    def event_from_row(self, row: Sequence[Any]) -> StoredEvent:
+        """The event of an `events` row read as EVENT_COLUMNS, here or beside another
+        store's columns (a timeline page): the cached copy if there is one, else parsed
+        and cached."""
+        event_id, version_id, js, pos, outlier, rejected, soft_failed, redacted = row
+        cached = self._cache.get(event_id)
+        if cached is not None:
+            return cached
+        version = get_room_version(version_id)
+        assert version is not None, f"stored event {event_id} has version {version_id}"
+        stored = StoredEvent(
+            Event(orjson.loads(js), version, event_id),
+            pos,
+            bool(outlier),
+            rejected,
+            bool(soft_failed),
+            redacted,
+        )
+        self._cache.set(event_id, stored, len(js))
+        return stored
 
     async def get_forward_extremities(self, room_id: str) -> list[str]:
         """The room's forward extremities. For the room's persister only: it reads and

@@ -36,6 +36,10 @@ async def _messages(client: Any, user, room_id: str, **params: Any) -> dict[str,
     return await ok(client, "GET", _path(room_id, "messages", **params), user)
 
 
+def _ids(page: dict[str, Any]) -> list[str]:
+    return [e["event_id"] for e in page["chunk"]]
+
+
 async def test_backwards_pages_have_no_gaps_or_duplicates(client: Any, alice, room_id) -> None:
     for i in range(25):
         await send_message(client, alice, room_id, f"m{i}", f"t{i}")
@@ -53,6 +57,36 @@ async def test_backwards_pages_have_no_gaps_or_duplicates(client: Any, alice, ro
     assert [e["event_id"] for e in all_page["chunk"]] == messages
     assert "end" not in all_page
     assert all_page["chunk"][-1]["type"] == "m.room.create"
+
+
+async def test_a_page_from_the_newest_event_starts_at_it(
+    client: Any, alice, room_id
+) -> None:
+    # Without `from`, `start` is the newest event's position whether or not the filter
+    # keeps that event, and paging again from it gives the same page.
+    newest = await send_message(client, alice, room_id, "newest", "t1")
+    page = await _messages(client, alice, room_id, dir="b", limit=3)
+    assert page["chunk"][0]["event_id"] == newest
+    again = await _messages(client, alice, room_id, dir="b", limit=3, **{"from": page["start"]})
+    assert again["start"] == page["start"]
+    assert _ids(again) == _ids(page)
+    filtered = await _messages(client, alice, room_id, dir="b", limit=3,
+                               filter={"types": ["m.room.member"]})
+    assert filtered["start"] == page["start"]
+    assert all(e["type"] == "m.room.member" for e in filtered["chunk"])
+    # Nothing left between the newest event and `to`: still the newest event's position.
+    empty = await _messages(client, alice, room_id, dir="b", to=page["start"])
+    assert (empty["start"], empty["chunk"]) == (page["start"], [])
+    assert "end" not in empty
+
+
+async def test_a_page_of_no_events_still_ends_in_a_token(client: Any, alice, room_id) -> None:
+    await send_message(client, alice, room_id, "one", "t1")
+    page = await _messages(client, alice, room_id, dir="b", limit=0)
+    assert page["chunk"] == []
+    assert page["end"] == page["start"]
+    later = await _messages(client, alice, room_id, dir="b", limit=1, **{"from": page["end"]})
+    assert bodies(later["chunk"]) == ["one"]
 
 
 async def test_forwards_pagination_is_chronological(client: Any, alice, room_id) -> None:

@@ -211,3 +211,32 @@ async def test_threads_list_orders_by_activity_and_filters_participation(
     assert "next_batch" not in page2
     status, body = await v1(client, base + "?include=mine", alice)
     assert (status, body["errcode"]) == (400, "M_INVALID_PARAM")
+
+
+async def test_messages_pages_bundle_the_relations_of_their_events(
+    server: HomeServer, client: Any
+) -> None:
+    # The page's read says which of its events have children; only those are bundled,
+    # across page boundaries and whatever page the children fall on.
+    alice, bob, room_id = await setup(server, client)
+    edited = await send_message(client, alice, room_id, "helo", "e")
+    root = await send_message(client, alice, room_id, "root", "r")
+    plain = await send_message(client, alice, room_id, "plain", "p")
+    edit = await send(client, alice, room_id, edit_of(edited, "hello"))
+    for i in range(3):
+        await send_message(client, bob, room_id, f"filler {i}", f"f{i}")
+    reply = await send(client, bob, room_id, reply_in_thread(root, "in thread"))
+    seen: dict[str, dict] = {}
+    token = None
+    while True:
+        path = f"/rooms/{q(room_id)}/messages?dir=b&limit=3" + (f"&from={token}" if token else "")
+        page = await ok(client, "GET", path, alice)
+        seen |= {e["event_id"]: e for e in page["chunk"]}
+        if "end" not in page:
+            break
+        token = page["end"]
+    assert seen[edited]["unsigned"]["m.relations"]["m.replace"]["event_id"] == edit
+    thread = seen[root]["unsigned"]["m.relations"]["m.thread"]
+    assert (thread["count"], thread["latest_event"]["event_id"]) == (1, reply)
+    assert "m.relations" not in seen[plain]["unsigned"]
+    assert "m.relations" not in seen[edit]["unsigned"]
