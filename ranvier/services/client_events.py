@@ -47,7 +47,10 @@ class ClientEventSerializer:
         (the events inside a bundle carry none). `related`, if given, holds those of
         `events` that some event relates to, as the read that found them saw: the
         others are not looked up for bundles."""
-        txns = await self._events.get_txn_ids(s.event.event_id for s in events)
+        # A transaction ID is shown to its sender's device only: no read for the rest.
+        txns = await self._events.get_txn_ids(
+            s.event.event_id for s in events if s.event.sender == user_id
+        ) if device_id is not None else {}
         replaced = await self._replaced_state(events)
         redactions = await self._events.get_events(
             s.redacted_by for s in events if s.redacted_by is not None

@@ -146,13 +146,19 @@ class RoomReader:
                 first = page[0].key
                 if position is None and backwards:
                     position = first  # no bound above is the same as its newest event
-            visible = {
-                s.event.event_id
-                for s in await self._visibility.filter_visible(
+            judged, _ = await asyncio.gather(
+                self._visibility.filter_visible(
                     user_id,
                     [p.stored for p in page if event_filter.matches_event(p.stored.event.pdu)],
-                )
-            }
+                ),
+                # The transaction IDs the page's serialization shows, read beside the
+                # visibility check's state groups: when neither is cached (history
+                # older than the caches) the page waits for one read, not two.
+                self._events.get_txn_ids(
+                    p.stored.event.event_id for p in page if p.stored.event.sender == user_id
+                ),
+            )
+            visible = {s.event.event_id for s in judged}
             looked_at = 0
             for p in page:
                 if len(found) >= limit:

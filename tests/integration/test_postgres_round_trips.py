@@ -13,7 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from ranvier.server import HomeServer
+from ranvier.config import Config
+from ranvier.protocol.filters import RoomEventFilter
+from ranvier.server import HomeServer, build_homeserver
 from ranvier.storage import database
 from ranvier.storage.database import PostgresDatabase
 
@@ -244,3 +246,35 @@ async def test_a_messages_page_reads_relations_and_join_positions_only_when_need
     count, body = await _statements(server, ok(client, "GET", path, carol))
     assert body["chunk"]  # from before carol joined: shown, as she joined later
     assert count == 3
+
+
+@postgres_only
+async def test_a_messages_page_of_uncached_history_waits_for_two_round_trips(
+    client: Any,
+    server: HomeServer,
+    alice: User,
+    room_id: str,
+    homeserver_config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A server whose caches never saw the room's events (a restart; history older
+    # than the caches): the page's state groups and the reader's transaction IDs are
+    # read too, side by side, after the page.
+    for n in range(4):
+        await send_message(client, alice, room_id, f"m{n}", f"t-old-{n}")
+    cold = await build_homeserver(homeserver_config, server.db)
+    try:
+        async def page(from_token: str | None) -> dict[str, Any]:
+            return await cold.room_reader.messages(
+                alice.user_id, alice.device_id, room_id, from_token=from_token,
+                to_token=None, backwards=True, limit=2, event_filter=RoomEventFilter(),
+            )
+
+        first = await page(None)  # reads what every page shares: ignored users, state
+        with _waits(monkeypatch) as waits:
+            count, body = await _statements(cold, page(first["end"]))
+    finally:
+        await cold.close()
+    assert [e["unsigned"].get("transaction_id") for e in body["chunk"]] == ["t-old-1", "t-old-0"]
+    assert count == 4
+    assert waits[0] == 2
