@@ -83,6 +83,15 @@ class RoomEventFilter(EventFilter):
             return False
         return self.rooms is None or room_id in self.rooms
 
+    @property
+    def matches_every_event(self) -> bool:
+        """Whether `matches_event` is true of every event (a page needs no check)."""
+        return (
+            self.types is None and not self.not_types and self.senders is None
+            and not self.not_senders and self.rooms is None and not self.not_rooms
+            and self.contains_url is None
+        )
+
     def matches_event(self, event: Mapping[str, Any]) -> bool:
         """Whether an event (client or PDU form) passes the filter."""
         if not self.matches(event.get("type", ""), event.get("sender")):

@@ -68,7 +68,8 @@ class ClientEventSerializer:
         out = []
         for stored in events:
             event = stored.served_event()
-            client: dict[str, Any] = {k: event.pdu[k] for k in _CLIENT_FIELDS if k in event.pdu}
+            pdu = event.pdu
+            client: dict[str, Any] = {k: pdu[k] for k in _CLIENT_FIELDS if k in pdu}
             client["event_id"] = event.event_id
             client["room_id"] = event.room_id
             if event.type == "m.room.redaction" and event.redacts is not None:

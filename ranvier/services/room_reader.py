@@ -149,7 +149,9 @@ class RoomReader:
             judged, _ = await asyncio.gather(
                 self._visibility.filter_visible(
                     user_id,
-                    [p.stored for p in page if event_filter.matches_event(p.stored.event.pdu)],
+                    [p.stored for p in page] if event_filter.matches_every_event else [
+                        p.stored for p in page if event_filter.matches_event(p.stored.event.pdu)
+                    ],
                 ),
                 # The transaction IDs the page's serialization shows, read beside the
                 # visibility check's state groups: when neither is cached (history

@@ -30,6 +30,29 @@ def test_empty_filter_matches_everything_with_default_limit() -> None:
     assert not f.room.include_leave
 
 
+@pytest.mark.parametrize(
+    ("raw", "every"),
+    [
+        ({}, True),
+        ({"limit": 5, "lazy_load_members": True}, True),
+        ({"types": ["m.room.message"]}, False),
+        ({"not_types": ["m.room.member"]}, False),
+        ({"senders": ["@a:x"]}, False),
+        ({"not_senders": ["@b:x"]}, False),
+        ({"rooms": ["!r:x"]}, False),
+        ({"not_rooms": ["!s:x"]}, False),
+        ({"contains_url": False}, False),
+    ],
+)
+def test_a_filter_matches_every_event_only_without_event_criteria(
+    raw: dict[str, Any], every: bool
+) -> None:
+    f = parse_room_event_filter(raw)
+    assert f.matches_every_event is every
+    if every:
+        assert f.matches_event(_event()) and f.matches_event(_event(content={"url": "mxc://x/y"}))
+
+
 def test_types_match_exactly_or_by_wildcard() -> None:
     f = EventFilter(types=("m.room.*", "org.example.exact"))
     assert f.matches("m.room.message")
