@@ -174,15 +174,18 @@ class RoomStreamStore:
         for a page of /messages, where the events are seldom cached), with whether any
         event relates to each."""
         where, args, order = _page_query(room_id, start, end, backwards)
+        # The relations are looked up for the page's rows only: a planner without
+        # statistics sorts every row of the room below the key for the LIMIT.
         rows = await self._db.fetchall(
-            f"SELECT topological_ordering, EXISTS (SELECT 1 FROM event_relations r"
-            f" WHERE r.relates_to_id = e.event_id), {EVENT_COLUMNS}"
-            f" FROM events e WHERE {where} ORDER BY {order} LIMIT ?",
+            "SELECT p.*, EXISTS (SELECT 1 FROM event_relations r"
+            " WHERE r.relates_to_id = p.event_id)"
+            f" FROM (SELECT topological_ordering, {EVENT_COLUMNS} FROM events"
+            f" WHERE {where} ORDER BY {order} LIMIT ?) AS p ORDER BY {order}",
             *args,
             limit,
         )
         return [
-            PagedEvent(self._events.event_from_row(row[2:]), row[0], bool(row[1]))
+            PagedEvent(self._events.event_from_row(row[1:-1]), row[0], bool(row[-1]))
             for row in rows
         ]
 
