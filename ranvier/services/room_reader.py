@@ -91,20 +91,22 @@ class RoomReader:
         end = await self._position(room_id, to_token, "to")
         if start is None and not backwards:
             start = ROOM_START
-        # The page is read beside the membership check, as for a member (the usual
-        # reader): only a past member's leave bounds it, and then it is read again.
-        access, page = await _both(
+        # The page's first read runs beside the membership check, as for a member (the
+        # usual reader): only a past member's leave bounds it, and then it is read
+        # again. Anything more (a filter that drops events) waits for the check.
+        access, first_read = await _both(
             self._access(user_id, room_id),
-            self.paginate(user_id, room_id, start, end, backwards, limit, event_filter),
+            self._stream.paginate_events(room_id, start, end, backwards, max(limit, 1)),
         )
         if access.bound is not None:
             if backwards:
                 start = access.bound if start is None else min(start, access.bound)
             else:
                 end = access.bound if end is None else min(end, access.bound)
-            page = await self.paginate(
-                user_id, room_id, start, end, backwards, limit, event_filter
-            )
+            first_read = None
+        page = await self.paginate(
+            user_id, room_id, start, end, backwards, limit, event_filter, first_read
+        )
         if start is None:  # backwards from the room's newest event: the first looked at
             start = page.first or await self._newest(room_id)
         response: dict[str, Any] = {
@@ -132,16 +134,21 @@ class RoomReader:
         backwards: bool,
         limit: int,
         event_filter: RoomEventFilter,
+        first_read: list[PagedEvent] | None = None,
     ) -> Page:
         """Up to `limit` events from `start` (None: the room's edge) towards `end` that
-        pass the filter and that the user may see."""
+        pass the filter and that the user may see. `first_read`, if given, is what the
+        first read (`max(limit, 1)` events from `start`) returned, read already."""
         found: list[StoredEvent] = []
         related: set[str] = set()
         first: RoomKey | None = None
         position = start
         for _ in range(MAX_PAGES):
             want = max(limit - len(found), 1)
-            page = await self._stream.paginate_events(room_id, position, end, backwards, want)
+            page = first_read if first_read is not None else (
+                await self._stream.paginate_events(room_id, position, end, backwards, want)
+            )
+            first_read = None
             if first is None and page:
                 first = page[0].key
                 if position is None and backwards:

@@ -78,7 +78,7 @@ class VisibilityChecker:
         events of users they ignore (state is kept, so the room looks the same).
         `joins`, if given, is `join_positions` of at least the events' rooms; if not,
         they are read only when the state before some event leaves its visibility to
-        them (a member reading events of their own membership needs none)."""
+        them (a reader who was a member at every event needs none)."""
         if not events:
             return []
         ignored = await self._account_data.ignored_users(user_id)

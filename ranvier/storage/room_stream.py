@@ -155,7 +155,7 @@ class RoomStreamStore:
         forwards: keys > start and <= end, oldest first."""
         where, args, order = _page_query(room_id, start, end, backwards)
         rows = await self._db.fetchall(
-            f"SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
+            "SELECT event_id, room_id, stream_ordering, topological_ordering FROM events"
             f" WHERE {where} ORDER BY {order} LIMIT ?",
             *args,
             limit,

@@ -19,7 +19,7 @@ from ranvier.server import HomeServer, build_homeserver
 from ranvier.storage import database
 from ranvier.storage.database import PostgresDatabase
 
-from .room_helpers import User, create_room, make_user, ok, q, send_message
+from .room_helpers import User, call, create_room, make_user, ok, q, send_message
 from .sync_helpers import sync
 
 T = TypeVar("T")
@@ -278,3 +278,19 @@ async def test_a_messages_page_of_uncached_history_waits_for_two_round_trips(
     assert [e["unsigned"].get("transaction_id") for e in body["chunk"]] == ["t-old-1", "t-old-0"]
     assert count == 4
     assert waits[0] == 2
+
+
+@postgres_only
+async def test_a_refused_messages_request_reads_one_page_at_most(
+    client: Any, server: HomeServer, room_id: str
+) -> None:
+    # The page's first read runs beside the membership check; what a filter that drops
+    # every event would read next waits for the check, so an outsider costs no more.
+    eve = await make_user(server, "eve")
+    path = (f"/rooms/{q(room_id)}/messages?dir=b&limit=1&filter="
+            + q('{"types": ["m.nothing"]}'))
+    await call(client, "GET", path, eve)  # eve's token and the like, read once
+    count, (status, body) = await _statements(server, call(client, "GET", path, eve))
+    assert (status, body["errcode"]) == (403, "M_FORBIDDEN")
+    # Eve's membership, the room's history visibility, the first read.
+    assert count <= 3
