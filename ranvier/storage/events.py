@@ -8,6 +8,7 @@ redaction that arrives before its target still applies (docs/EVENTS.md).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,9 @@ class RoomBatch:
 
 #: What another domain records from each persisted batch, inside its transaction.
 BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
+#: What another store remembers of each committed batch; runs before any sync token can
+#: cover the batch's positions, and must not fail.
+CommitListener = Callable[[Sequence[StoredEvent]], None]
 
 #: Rooms whose forward extremities stay known without a read.
 EXTREMITIES_CACHE_ROOMS = 10_000
@@ -174,6 +178,7 @@ class EventsStore:
         self._state = state
         self._rooms = rooms
         self._batch_writers: list[BatchWriter] = []
+        self._commit_listeners: list[CommitListener] = []
         # Bounded by the bytes of the events' JSON: events range from 200 bytes to 64 KiB.
         self._cache: LruCache[str, StoredEvent] = LruCache(cache_bytes)
         self.stream = StreamIdGenerator(0)
@@ -199,6 +204,12 @@ class EventsStore:
         atomically with the events (composition root)."""
         self._batch_writers.append(writer)
 
+    def add_commit_listener(self, listener: CommitListener) -> None:
+        """Have `listener` see every batch once it has committed, while its positions
+        are still in flight (composition root): what another store keeps in memory of
+        the events (the sync's memberships and rooms' newest positions)."""
+        self._commit_listeners.append(listener)
+
     async def persist_batch(
         self, batch: RoomBatch, extra_writers: Sequence[BatchWriter] = ()
     ) -> list[StoredEvent]:
@@ -207,10 +218,15 @@ class EventsStore:
         # On PostgreSQL the batch's writes go as one statement at the end, a single
         # round trip, where they can (docs/STORAGE.md). A read (the pending-redaction
         # lookup, for events not built here) makes it an ordinary transaction.
-        async with self._db.transaction(defer_writes=True) as conn:
-            # IDs are taken inside the transaction: on SQLite (one writer) positions
-            # then follow commit order; on PostgreSQL the generator hides the gaps.
-            with self.stream.allocate(len(batch.events)) as positions:
+        # The batch's positions stay in flight until its rows are committed and the
+        # caches below hold them: sync tokens reach a position only after both (the
+        # notifier hears of `stream.current`, which stops below every position in
+        # flight), so a cache never lacks a row a token covers.
+        with contextlib.ExitStack() as allocation:
+            async with self._db.transaction(defer_writes=True) as conn:
+                # IDs are taken inside the transaction: on SQLite (one writer) positions
+                # then follow commit order; on PostgreSQL the generator hides the gaps.
+                positions = allocation.enter_context(self.stream.allocate(len(batch.events)))
                 stored = [
                     StoredEvent(
                         item.event,
@@ -236,7 +252,19 @@ class EventsStore:
                 redacted = await self._write_redactions(conn, stored)
                 for writer in (*self._batch_writers, *extra_writers):
                     await writer(conn, stored)
-        # Only once committed: a batch that fails changes nothing the caches hold.
+            # Only once committed: a batch that fails changes nothing the caches hold.
+            self._remember(batch, stored, rows, jsons, redacted)
+        return stored
+
+    def _remember(
+        self,
+        batch: RoomBatch,
+        stored: Sequence[StoredEvent],
+        rows: _EventRows,
+        jsons: Sequence[bytes],
+        redacted: Sequence[str],
+    ) -> None:
+        """Keep in memory what a committed batch wrote and reads take from there."""
         self._state.remember_event_groups(rows.groups)
         if batch.forward_extremities is not None:
             self._extremities.set(batch.room_id, tuple(sorted(batch.forward_extremities)))
@@ -250,7 +278,8 @@ class EventsStore:
         self._newest_membership = max(
             [self._newest_membership, *(s.stream_ordering for s in stored if _is_membership(s))]
         )
-        return stored
+        for listener in self._commit_listeners:
+            listener(stored)
 
     async def _pending_redaction(self, conn: Connection, item: EventToPersist) -> str | None:
         """A redaction we already hold for an event arriving now."""
