@@ -147,28 +147,21 @@ class SyncService:
 
     async def _build(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], list[str]]:
         since = req.since
-        # Independent reads, concurrent on PostgreSQL (one pooled connection each).
-        (rooms, ephemeral), (global_data, room_data), changed = await asyncio.gather(
-            self._classify_with_ephemeral(req, to),
-            self._account_data(req, to),
-            self._changed_rooms(req, to),
-        )
-        join_specs = []
+        # Both from memory, unless the user has not synced for a long time.
+        rooms = await self._classify(req, to)
+        changed = await self._changed_rooms(req, to, rooms.joined)
+        specs: dict[str, RoomSyncSpec] = {}
         for room_id in rooms.joined:
             if since is None:
-                join_specs.append(RoomSyncSpec(room_id, MIN_POSITION, to.events, None))
+                specs[room_id] = RoomSyncSpec(room_id, MIN_POSITION, to.events, None)
             elif room_id in rooms.newly_joined:
                 # As in an initial sync, but `limited` whenever older events exist, so
                 # the client knows it may page back (Synapse does the same).
-                join_specs.append(
-                    RoomSyncSpec(room_id, MIN_POSITION, to.events, None, older_limited=True)
+                specs[room_id] = RoomSyncSpec(
+                    room_id, MIN_POSITION, to.events, None, older_limited=True
                 )
-            elif req.full_state or {room_id} & (changed | ephemeral.keys() | room_data.keys()):
-                join_specs.append(
-                    RoomSyncSpec(
-                        room_id, since.events, to.events, None if req.full_state else since.events
-                    )
-                )
+            elif req.full_state or room_id in changed:
+                specs[room_id] = _since_spec(req, room_id, since, to)
         leave_specs = []
         for row in rooms.left:
             # The client has the room up to `since` only if it was joined then.
@@ -186,15 +179,28 @@ class SyncService:
                     with_summary=False,
                 )
             )
-        # The unread counts depend on the room alone: read beside the rooms' sections
-        # (a quiet room's are read for nothing, rare in an incremental sync).
-        built, unread = await asyncio.gather(
-            self._rooms.build(
-                req.user_id, req.device_id, [*join_specs, *leave_specs], req.filter,
-                req.use_state_after,
-            ),
-            self._unread_sections(req, [s.room_id for s in join_specs]),
+        # The other streams' reads run beside the rooms' (on PostgreSQL, each on a
+        # pooled connection of its own).
+        (built, unread), ephemeral, (global_data, room_data) = await asyncio.gather(
+            self._build_rooms(req, list(specs.values()), leave_specs),
+            self._ephemeral(req, rooms.joined, to),
+            self._account_data(req, to),
         )
+        # Rooms with nothing new but receipts, typing or room account data (rarely
+        # any: a receipt mostly comes with the event it marks), built after.
+        others = [
+            _since_spec(req, room_id, since, to)
+            for room_id in rooms.joined
+            if since is not None
+            and room_id not in specs
+            and (room_id in ephemeral or room_id in room_data)
+        ]
+        if others:
+            more_built, more_unread = await self._build_rooms(req, others, [])
+            built.update(more_built)
+            unread.update(more_unread)
+            specs.update((spec.room_id, spec) for spec in others)
+        join_specs = [specs[room_id] for room_id in rooms.joined if room_id in specs]
         join: dict[str, Any] = {}
         for spec in join_specs:
             section = built[spec.room_id]
@@ -230,20 +236,30 @@ class SyncService:
         }
         return response, rooms.joined
 
-    async def _changed_rooms(self, req: SyncRequest, to: SyncToken) -> set[str]:
-        """The rooms with new events since the request's token (none for an initial
-        sync)."""
+    async def _build_rooms(
+        self,
+        req: SyncRequest,
+        join_specs: Sequence[RoomSyncSpec],
+        leave_specs: Sequence[RoomSyncSpec],
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+        """The rooms' sections, and the joined ones' unread counts (read beside them:
+        they depend on the room alone; a quiet room's are read for nothing)."""
+        return await asyncio.gather(
+            self._rooms.build(
+                req.user_id, req.device_id, [*join_specs, *leave_specs], req.filter,
+                req.use_state_after,
+            ),
+            self._unread_sections(req, [s.room_id for s in join_specs]),
+        )
+
+    async def _changed_rooms(
+        self, req: SyncRequest, to: SyncToken, joined: Sequence[str]
+    ) -> set[str]:
+        """The joined rooms with new events since the request's token (none for an
+        initial sync)."""
         if req.since is None:
             return set()
-        return await self._stream.rooms_with_events_between(req.since.events, to.events)
-
-    async def _classify_with_ephemeral(
-        self, req: SyncRequest, to: SyncToken
-    ) -> tuple[_Rooms, dict[str, list[dict[str, Any]]]]:
-        """The rooms, then the ephemeral events of the joined ones: one task, so that
-        both run beside the other streams' reads."""
-        rooms = await self._classify(req, to)
-        return rooms, await self._ephemeral(req, rooms.joined, to)
+        return await self._stream.rooms_with_events_after(joined, req.since.events, to.events)
 
     async def _classify(self, req: SyncRequest, to: SyncToken) -> _Rooms:
         since = req.since
@@ -485,6 +501,14 @@ def _strip(stored: StoredEvent) -> dict[str, Any]:
         "content": dict(event.content),
         "sender": event.sender,
     }
+
+
+def _since_spec(req: SyncRequest, room_id: str, since: SyncToken, to: SyncToken) -> RoomSyncSpec:
+    """A joined room the client has up to `since` (all of its state anew with
+    `full_state`)."""
+    return RoomSyncSpec(
+        room_id, since.events, to.events, None if req.full_state else since.events
+    )
 
 
 def _counts(notifications: int, highlights: int) -> dict[str, int]:

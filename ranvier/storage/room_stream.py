@@ -8,6 +8,12 @@ soft-failed.
 
 Queries over many rooms are batched: one statement per chunk of rooms, each room a
 `UNION ALL` branch that walks the (room_id, stream_ordering) index with its own limit.
+
+Two things every incremental /sync asks come from memory, kept up to date by the
+events' commits (`on_committed`, an EventsStore commit listener): which rooms have
+events after a position, and the membership events of the users who sync. Every row
+they hold was committed by this process, and a commit reaches them before its
+positions reach any sync token.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from dataclasses import dataclass
 
 from ranvier.storage.database import Database
 from ranvier.storage.events import EVENT_COLUMNS, EventsStore, StoredEvent
+from ranvier.storage.lru import LruCache
+from ranvier.storage.newest_positions import NewestPositions
 
 #: below every stream position (backfilled events may one day take negative ones)
 MIN_POSITION = -(2**62)
@@ -24,6 +32,11 @@ MIN_POSITION = -(2**62)
 _ROOMS_PER_STATEMENT = 200
 
 _CLIENT_VISIBLE = "outlier = 0 AND rejected_reason IS NULL AND soft_failed = 0"
+
+#: Rooms whose newest event position is kept (the least recently active are dropped).
+NEWEST_EVENT_ROOMS = 10_000
+#: Membership rows kept, over all users (about 250 bytes each): the users who sync.
+MEMBERSHIP_CACHE_ROWS = 20_000
 
 
 @dataclass(frozen=True, order=True)
@@ -71,7 +84,7 @@ class RoomRange:
     limit: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MembershipRow:
     room_id: str
     event_id: str
@@ -83,17 +96,55 @@ class RoomStreamStore:
     def __init__(self, db: Database, events: EventsStore) -> None:
         self._db = db
         self._events = events
+        self._newest_events = NewestPositions(0, NEWEST_EVENT_ROOMS)
+        # user -> every membership event of theirs, oldest first
+        self._memberships: LruCache[str, tuple[MembershipRow, ...]] = LruCache(
+            MEMBERSHIP_CACHE_ROWS
+        )
+        # user -> the rows committed while a read of their memberships was in flight
+        # (one list per read): the read may have missed them
+        self._loading: dict[str, list[list[MembershipRow]]] = {}
 
-    async def rooms_with_events_between(self, lower: int, upper: int) -> set[str]:
-        """Rooms with a client-visible event in (lower, upper] (a short window for an
-        incremental sync: a range scan of the primary key)."""
+    def start(self, events_position: int) -> None:
+        """Every event up to `events_position` was stored before this process began."""
+        self._newest_events = NewestPositions(events_position, NEWEST_EVENT_ROOMS)
+
+    def on_committed(self, stored: Sequence[StoredEvent]) -> None:
+        """Remember a committed batch's events (EventsStore commit listener)."""
+        for s in stored:
+            event = s.event
+            if not (s.outlier or s.rejected_reason or s.soft_failed):
+                self._newest_events.record(event.room_id, s.stream_ordering)
+            if event.type != "m.room.member" or event.state_key is None or s.rejected_reason:
+                continue
+            # As RoomStore.write_memberships stores it.
+            row = MembershipRow(
+                event.room_id, event.event_id, event.membership or "", s.stream_ordering
+            )
+            for pending in self._loading.get(event.state_key, ()):
+                pending.append(row)
+            cached = self._memberships.get(event.state_key)
+            if cached is not None:
+                rows = sorted((*cached, row), key=lambda r: r.stream)
+                self._memberships.set(event.state_key, tuple(rows), len(rows))
+
+    async def rooms_with_events_after(
+        self, room_ids: Sequence[str], lower: int, upper: int
+    ) -> set[str]:
+        """Those of `room_ids` with a client-visible event in (lower, upper], or a
+        superset: rooms with events after `upper` may be among them."""
+        known = self._newest_events.changed_after(room_ids, lower)
+        if known is not None:
+            return known
+        # Older than what memory holds (a client back after a long time): a range scan
+        # of the primary key.
         rows = await self._db.fetchall(
             "SELECT DISTINCT room_id FROM events"
             f" WHERE stream_ordering > ? AND stream_ordering <= ? AND {_CLIENT_VISIBLE}",
             lower,
             upper,
         )
-        return {r[0] for r in rows}
+        return {r[0] for r in rows} & set(room_ids)
 
     async def newest_events(self, ranges: Sequence[RoomRange]) -> dict[str, list[EventPosition]]:
         """For each range, its newest events, newest first."""
@@ -205,30 +256,48 @@ class RoomStreamStore:
 
     async def user_memberships(self, user_id: str, upper: int) -> list[MembershipRow]:
         """Every membership event of a user up to a stream position, oldest first."""
-        rows = await self._db.fetchall(
-            "SELECT room_id, event_id, membership, stream_ordering FROM room_memberships"
-            " WHERE user_id = ? AND stream_ordering <= ? ORDER BY stream_ordering",
-            user_id,
-            upper,
-        )
-        return [MembershipRow(*r) for r in rows]
+        return [r for r in await self._all_memberships(user_id) if r.stream <= upper]
 
     async def latest_join_positions(
         self, user_id: str, room_ids: Iterable[str]
     ) -> dict[str, int]:
         """room -> stream position of the user's latest join event there."""
-        ids = list(room_ids)
-        if not ids:
+        wanted = set(room_ids)
+        if not wanted:
             return {}
-        marks = ",".join("?" * len(ids))
-        rows = await self._db.fetchall(
-            "SELECT room_id, MAX(stream_ordering) FROM room_memberships"
-            f" WHERE user_id = ? AND membership = 'join' AND room_id IN ({marks})"
-            " GROUP BY room_id",
-            user_id,
-            *ids,
-        )
-        return {r[0]: int(r[1]) for r in rows}
+        return {
+            r.room_id: r.stream
+            for r in await self._all_memberships(user_id)
+            if r.membership == "join" and r.room_id in wanted
+        }
+
+    async def _all_memberships(self, user_id: str) -> tuple[MembershipRow, ...]:
+        """Every committed membership event of a user, oldest first."""
+        cached = self._memberships.get(user_id)
+        if cached is not None:
+            return cached
+        # A commit the read below does not see reaches `on_committed` after the read
+        # began, so it lands in `pending` (a commit both see is kept once).
+        pending: list[MembershipRow] = []
+        self._loading.setdefault(user_id, []).append(pending)
+        try:
+            rows = await self._db.fetchall(
+                "SELECT room_id, event_id, membership, stream_ordering FROM room_memberships"
+                " WHERE user_id = ?",
+                user_id,
+            )
+        finally:
+            others = [p for p in self._loading[user_id] if p is not pending]
+            if others:
+                self._loading[user_id] = others
+            else:
+                del self._loading[user_id]
+        found = {r[1]: MembershipRow(*r) for r in rows}
+        for row in pending:
+            found.setdefault(row.event_id, row)
+        memberships = tuple(sorted(found.values(), key=lambda r: r.stream))
+        self._memberships.set(user_id, memberships, len(memberships))
+        return memberships
 
     async def forgotten_rooms(self, user_id: str) -> set[str]:
         rows = await self._db.fetchall(

@@ -255,6 +255,24 @@ async def test_sync_after_account_data_change_wakes(client: Any, alice, room_id)
     assert {"type": "org.x", "content": {"a": 1}} in body["account_data"]["events"]
 
 
+async def test_a_room_with_nothing_new_but_ephemeral_or_account_data_is_shown(
+    client: Any, alice, bob, room_id
+) -> None:
+    event_id = await send_message(client, bob, room_id, "read me", "t1")
+    since = (await sync(client, alice))["next_batch"]
+    await ok(client, "POST", f"/rooms/{q(room_id)}/receipt/m.read/{q(event_id)}", bob, {})
+    body = await sync(client, alice, since=since)
+    room = body["rooms"]["join"][room_id]
+    assert room["timeline"]["events"] == []
+    assert [e["type"] for e in room["ephemeral"]["events"]] == ["m.receipt"]
+    assert "unread_notifications" in room
+    path = f"/user/{q(alice.user_id)}/rooms/{q(room_id)}/account_data/org.x"
+    await ok(client, "PUT", path, alice, {"a": 1})
+    body = await sync(client, alice, since=body["next_batch"])
+    room = body["rooms"]["join"][room_id]
+    assert room["account_data"]["events"] == [{"type": "org.x", "content": {"a": 1}}]
+
+
 class _Counts:
     async def unread_counts(self, user_id: str, room_id: str) -> tuple[int, int]:
         return (5, 1)

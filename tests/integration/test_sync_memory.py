@@ -1,16 +1,129 @@
-"""What an incremental /sync takes from memory rather than the database (docs/SYNC.md).
-It must follow every change the server commits, including one that lands while a read
+"""What an incremental /sync takes from memory rather than the database (docs/SYNC.md):
+the user's membership events and join positions, and the rooms with new events. Each
+must follow every change the server commits, including one that lands while a read
 that fills the memory is in flight."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
+import pytest
+
 from ranvier.server import HomeServer
 from ranvier.storage.events import StoredEvent
+from ranvier.storage.newest_positions import NewestPositions
 
-from .room_helpers import User, create_room, send_message
+from .room_helpers import User, create_room, ok, q, send_message
+from .sync_helpers import bodies, sync, timeline
+
+#: beyond every stream position the tests reach
+LATER = 2**62
+
+
+async def _next(client: Any, user: User, since: str) -> tuple[dict[str, Any], str]:
+    body = await sync(client, user, since=since)
+    return body, body["next_batch"]
+
+
+async def test_every_membership_change_reaches_the_next_sync(
+    client: Any, alice: User, bob: User
+) -> None:
+    room_id = await create_room(client, alice, preset="private_chat")
+    since = (await sync(client, bob))["next_batch"]
+    steps: list[tuple[User, str, dict[str, Any], str, str]] = [
+        (alice, "invite", {"user_id": bob.user_id}, "invite", ""),
+        (bob, "join", {}, "join", "join"),
+        (alice, "kick", {"user_id": bob.user_id}, "leave", "leave"),
+        (alice, "invite", {"user_id": bob.user_id}, "invite", ""),
+        (bob, "leave", {}, "leave", "leave"),  # the invite rejected
+        (alice, "ban", {"user_id": bob.user_id}, "leave", "ban"),
+        (alice, "unban", {"user_id": bob.user_id}, "leave", "leave"),
+        (alice, "invite", {"user_id": bob.user_id}, "invite", ""),
+        (bob, "join", {}, "join", "join"),
+        (bob, "leave", {}, "leave", "leave"),
+    ]
+    for actor, action, body, section, membership in steps:
+        await ok(client, "POST", f"/rooms/{q(room_id)}/{action}", actor, body)
+        body, since = await _next(client, bob, since)
+        shown = [name for name, found in body["rooms"].items() if room_id in found]
+        assert shown == [section], (action, body["rooms"])
+        if membership:
+            members = [
+                e["content"]["membership"] for e in timeline(body, room_id, section)
+                if e["type"] == "m.room.member" and e["state_key"] == bob.user_id
+            ]
+            assert members[-1:] == [membership], (action, members)
+
+
+async def test_a_room_created_after_the_first_sync_shows_joined(
+    client: Any, alice: User
+) -> None:
+    since = (await sync(client, alice))["next_batch"]
+    room_id = await create_room(client, alice, preset="private_chat")
+    body, since = await _next(client, alice, since)
+    assert room_id in body["rooms"]["join"]
+    await send_message(client, alice, room_id, "later", "t1")
+    body, _ = await _next(client, alice, since)
+    assert bodies(timeline(body, room_id)) == ["later"]
+
+
+async def test_a_join_after_the_users_memberships_were_read_opens_shared_history(
+    client: Any, alice: User, bob: User
+) -> None:
+    # `shared` history: the events before bob's join are his once he has joined.
+    room_id = await create_room(client, alice, preset="public_chat")
+    await send_message(client, alice, room_id, "before bob", "t1")
+    since = (await sync(client, bob))["next_batch"]  # bob's memberships now in memory
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    body, _ = await _next(client, bob, since)
+    assert "before bob" in bodies(timeline(body, room_id))
+    page = await ok(client, "GET", f"/rooms/{q(room_id)}/messages?dir=b&limit=10", bob)
+    assert "before bob" in bodies(page["chunk"])
+
+
+async def test_a_membership_committed_while_its_read_is_in_flight_is_kept(
+    client: Any, server: HomeServer, alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    stream = server.stores.room_stream
+    read_done, release = asyncio.Event(), asyncio.Event()
+    fetchall = server.db.fetchall
+
+    async def slow_membership_read(sql: str, *args: Any) -> list[tuple]:
+        rows = await fetchall(sql, *args)
+        if "FROM room_memberships" in sql and not read_done.is_set():
+            # The read has its rows; the join below commits before it hands them over.
+            read_done.set()
+            await release.wait()
+        return rows
+
+    monkeypatch.setattr(server.db, "fetchall", slow_membership_read)
+    reading = asyncio.create_task(stream.user_memberships(bob.user_id, LATER))
+    await read_done.wait()
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    release.set()
+    assert [(r.room_id, r.membership) for r in await reading] == [(room_id, "join")]
+    # and what the read left in memory has it too
+    rooms = (await sync(client, bob))["rooms"]
+    assert room_id in rooms["join"]
+
+
+async def test_rooms_with_new_events_come_from_the_database_past_what_memory_holds(
+    client: Any, server: HomeServer, alice: User
+) -> None:
+    first = await create_room(client, alice, preset="private_chat")
+    second = await create_room(client, alice, preset="private_chat")
+    since = (await sync(client, alice))["next_batch"]
+    # Memory for one room only: the second room's send drops the first's entry.
+    stream = server.stores.room_stream
+    stream._newest_events = NewestPositions(server.stores.events.stream.current, 1)
+    await send_message(client, alice, first, "one", "t1")
+    await send_message(client, alice, second, "two", "t2")
+    body, _ = await _next(client, alice, since)
+    assert bodies(timeline(body, first)) == ["one"]
+    assert bodies(timeline(body, second)) == ["two"]
 
 
 async def test_a_batch_is_remembered_before_its_positions_can_reach_a_sync_token(
@@ -29,3 +142,4 @@ async def test_a_batch_is_remembered_before_its_positions_can_reach_a_sync_token
     # The notifier hears of `stream.current`: it stops short of the batch until then.
     assert current < position
     assert events.stream.current >= position
+
