@@ -3,18 +3,25 @@ one-time and fallback keys, cross-signing keys and the signatures uploaded for t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from ranvier.storage.database import Connection, Database
+from ranvier.storage.lru import LruCache
 
 JsonDict = dict[str, Any]
 
 #: how often a claim retries when a concurrent claim took the key it picked
 _CLAIM_ATTEMPTS = 5
+#: users whose devices' key counts (read by every /sync) stay known without a read
+KEY_COUNTS_CACHE_USERS = 10_000
+
+#: one device's one-time key counts by algorithm, and its unused fallback algorithms
+KeyCounts = tuple[dict[str, int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,21 @@ def _dumps(obj: Any) -> str:
 class E2EKeysStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # user -> device -> its key counts
+        self._counts: LruCache[str, dict[str, KeyCounts]] = LruCache(KEY_COUNTS_CACHE_USERS)
+        # Writes of one-time or fallback keys finished so far: a count read that one
+        # overtook may hold the counts from before it.
+        self._key_writes = 0
+
+    @contextlib.contextmanager
+    def _changing_keys(self, user_id: str) -> Iterator[None]:
+        """Around a write of the user's one-time or fallback keys: their counts are
+        dropped once it ends, however it ends (it may have committed)."""
+        try:
+            yield
+        finally:
+            self._key_writes += 1
+            self._counts.pop(user_id)
 
     # --- device keys ------------------------------------------------------------------
 
@@ -96,16 +118,19 @@ class E2EKeysStore:
         """Delete every key of these devices (all of the user's when None), and the
         signatures made on them; True if any of them had identity keys."""
         where, args = _device_filter(user_id, device_ids)
-        async with self._db.transaction() as conn:
-            had_keys = await conn.fetchval(
-                f"SELECT COUNT(*) FROM e2e_device_keys WHERE {where}", *args
-            )
-            for table in ("e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys"):
-                await conn.execute(f"DELETE FROM {table} WHERE {where}", *args)
-            targets, _ = _device_filter(
-                user_id, device_ids, "target_user_id", "target_key_id"
-            )
-            await conn.execute(f"DELETE FROM e2e_cross_signing_signatures WHERE {targets}", *args)
+        with self._changing_keys(user_id):
+            async with self._db.transaction() as conn:
+                had_keys = await conn.fetchval(
+                    f"SELECT COUNT(*) FROM e2e_device_keys WHERE {where}", *args
+                )
+                for table in ("e2e_device_keys", "e2e_one_time_keys", "e2e_fallback_keys"):
+                    await conn.execute(f"DELETE FROM {table} WHERE {where}", *args)
+                targets, _ = _device_filter(
+                    user_id, device_ids, "target_user_id", "target_key_id"
+                )
+                await conn.execute(
+                    f"DELETE FROM e2e_cross_signing_signatures WHERE {targets}", *args
+                )
         return bool(had_keys)
 
     # --- one-time and fallback keys ---------------------------------------------------
@@ -113,11 +138,12 @@ class E2EKeysStore:
     async def add_one_time_keys(
         self, user_id: str, device_id: str, keys: Iterable[OneTimeKey]
     ) -> None:
-        await self._db.executemany(
-            "INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key_json)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            [(user_id, device_id, k.algorithm, k.key_id, _dumps(k.key)) for k in keys],
-        )
+        with self._changing_keys(user_id):
+            await self._db.executemany(
+                "INSERT INTO e2e_one_time_keys (user_id, device_id, algorithm, key_id, key_json)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [(user_id, device_id, k.algorithm, k.key_id, _dumps(k.key)) for k in keys],
+            )
 
     async def get_one_time_keys(
         self, user_id: str, device_id: str, full_ids: Sequence[tuple[str, str]]
@@ -155,11 +181,12 @@ class E2EKeysStore:
             if key_id is None:
                 return None
             # A concurrent claim may delete it first: then pick another.
-            raw = await self._db.fetchval(
-                "DELETE FROM e2e_one_time_keys WHERE user_id = ? AND device_id = ?"
-                " AND algorithm = ? AND key_id = ? RETURNING key_json",
-                user_id, device_id, algorithm, key_id,
-            )
+            with self._changing_keys(user_id):
+                raw = await self._db.fetchval(
+                    "DELETE FROM e2e_one_time_keys WHERE user_id = ? AND device_id = ?"
+                    " AND algorithm = ? AND key_id = ? RETURNING key_json",
+                    user_id, device_id, algorithm, key_id,
+                )
             if raw is not None:
                 return OneTimeKey(algorithm, key_id, orjson.loads(raw))
         return None
@@ -167,30 +194,39 @@ class E2EKeysStore:
     async def set_fallback_key(self, user_id: str, device_id: str, key: OneTimeKey) -> None:
         """Replace the device's fallback key of this algorithm; the same key uploaded
         again keeps its `used` mark."""
-        await self._db.execute(
-            "INSERT INTO e2e_fallback_keys (user_id, device_id, algorithm, key_id, key_json, used)"
-            " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, device_id, algorithm) DO UPDATE"
-            " SET key_id = excluded.key_id, key_json = excluded.key_json, used = CASE"
-            " WHEN e2e_fallback_keys.key_id = excluded.key_id"
-            " AND e2e_fallback_keys.key_json = excluded.key_json"
-            " THEN e2e_fallback_keys.used ELSE 0 END",
-            user_id, device_id, key.algorithm, key.key_id, _dumps(key.key),
-        )
+        with self._changing_keys(user_id):
+            await self._db.execute(
+                "INSERT INTO e2e_fallback_keys"
+                " (user_id, device_id, algorithm, key_id, key_json, used)"
+                " VALUES (?, ?, ?, ?, ?, 0) ON CONFLICT (user_id, device_id, algorithm) DO UPDATE"
+                " SET key_id = excluded.key_id, key_json = excluded.key_json, used = CASE"
+                " WHEN e2e_fallback_keys.key_id = excluded.key_id"
+                " AND e2e_fallback_keys.key_json = excluded.key_json"
+                " THEN e2e_fallback_keys.used ELSE 0 END",
+                user_id, device_id, key.algorithm, key.key_id, _dumps(key.key),
+            )
 
     async def claim_fallback_key(
         self, user_id: str, device_id: str, algorithm: str
     ) -> OneTimeKey | None:
         """The device's fallback key of `algorithm`, now marked used (but kept)."""
-        row = await self._db.fetchone(
-            "UPDATE e2e_fallback_keys SET used = 1 WHERE user_id = ? AND device_id = ?"
-            " AND algorithm = ? RETURNING key_id, key_json",
-            user_id, device_id, algorithm,
-        )
+        with self._changing_keys(user_id):
+            row = await self._db.fetchone(
+                "UPDATE e2e_fallback_keys SET used = 1 WHERE user_id = ? AND device_id = ?"
+                " AND algorithm = ? RETURNING key_id, key_json",
+                user_id, device_id, algorithm,
+            )
         return None if row is None else OneTimeKey(algorithm, row[0], orjson.loads(row[1]))
 
-    async def key_counts(self, user_id: str, device_id: str) -> tuple[dict[str, int], list[str]]:
+    async def key_counts(self, user_id: str, device_id: str) -> KeyCounts:
         """`count_one_time_keys`, and the algorithms with an unused fallback key, in one
-        statement (each /sync asks for both: one round trip on PostgreSQL, not two)."""
+        statement (each /sync asks for both: one round trip on PostgreSQL, not two), or
+        from memory until the user's keys change."""
+        devices = self._counts.get(user_id)
+        if devices is not None and device_id in devices:
+            counts, fallbacks = devices[device_id]
+            return dict(counts), list(fallbacks)
+        writes = self._key_writes
         rows = await self._db.fetchall(
             "SELECT 0, algorithm, COUNT(*) FROM e2e_one_time_keys"
             " WHERE user_id = ? AND device_id = ? GROUP BY algorithm"
@@ -199,7 +235,12 @@ class E2EKeysStore:
             user_id, device_id, user_id, device_id,
         )
         counts = {algorithm: int(n) for kind, algorithm, n in rows if kind == 0}
-        return counts, sorted(algorithm for kind, algorithm, _ in rows if kind == 1)
+        fallbacks = sorted(algorithm for kind, algorithm, _ in rows if kind == 1)
+        if writes == self._key_writes:  # no write finished meanwhile: these are current
+            devices = self._counts.get(user_id) or {}
+            devices[device_id] = (counts, fallbacks)
+            self._counts.set(user_id, devices)
+        return dict(counts), list(fallbacks)
 
     # --- cross-signing keys -----------------------------------------------------------
 

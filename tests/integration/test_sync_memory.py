@@ -1,7 +1,7 @@
 """What an incremental /sync takes from memory rather than the database (docs/SYNC.md):
-the user's membership events and join positions, and the rooms with new events. Each
-must follow every change the server commits, including one that lands while a read
-that fills the memory is in flight."""
+the user's membership events and join positions, the rooms with new events, the
+device's key counts. Each must follow every change the server commits, including one
+that lands while a read that fills the memory is in flight."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ranvier.server import HomeServer
 from ranvier.storage.events import StoredEvent
 from ranvier.storage.newest_positions import NewestPositions
 
+from .e2e_helpers import Device
 from .room_helpers import User, create_room, ok, q, send_message
 from .sync_helpers import bodies, sync, timeline
 
@@ -143,3 +144,51 @@ async def test_a_batch_is_remembered_before_its_positions_can_reach_a_sync_token
     assert current < position
     assert events.stream.current >= position
 
+
+async def test_key_counts_follow_uploads_and_claims(
+    client: Any, alice: User, bob: User
+) -> None:
+    device = Device(alice)
+    await device.upload(client, one_time_keys=device.one_time_keys(2))
+    body = await sync(client, alice)
+    assert body["device_one_time_keys_count"] == {"signed_curve25519": 2}
+    assert body["device_unused_fallback_key_types"] == []
+    since = body["next_batch"]
+    wanted = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
+    await ok(client, "POST", "/keys/claim", bob, wanted)
+    body = await sync(client, alice, since=since)
+    assert body["device_one_time_keys_count"] == {"signed_curve25519": 1}
+    await device.upload(
+        client, one_time_keys=device.one_time_keys(3), fallback_keys=device.fallback_key()
+    )
+    body = await sync(client, alice, since=body["next_batch"])
+    assert body["device_one_time_keys_count"] == {"signed_curve25519": 4}
+    assert body["device_unused_fallback_key_types"] == ["signed_curve25519"]
+
+
+async def test_key_counts_read_while_a_claim_commits_are_not_kept(
+    client: Any, server: HomeServer, alice: User, bob: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    device = Device(alice)
+    await device.upload(client, one_time_keys=device.one_time_keys(2))
+    store = server.stores.e2e_keys
+    read_done, release = asyncio.Event(), asyncio.Event()
+    fetchall = server.db.fetchall
+
+    async def slow_count_read(sql: str, *args: Any) -> list[tuple]:
+        rows = await fetchall(sql, *args)
+        if "COUNT(*) FROM e2e_one_time_keys" in sql and not read_done.is_set():
+            read_done.set()
+            await release.wait()
+        return rows
+
+    monkeypatch.setattr(server.db, "fetchall", slow_count_read)
+    reading = asyncio.create_task(store.key_counts(alice.user_id, alice.device_id))
+    await read_done.wait()
+    wanted = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
+    await ok(client, "POST", "/keys/claim", bob, wanted)
+    release.set()
+    assert (await reading)[0] == {"signed_curve25519": 2}  # read before the claim
+    assert (await store.key_counts(alice.user_id, alice.device_id))[0] == {
+        "signed_curve25519": 1
+    }
