@@ -254,6 +254,7 @@ async def build_homeserver(
     await stores.events.start()
     stores.room_stream.start(stores.events.stream.current)
     stores.events.add_commit_listener(stores.room_stream.on_committed)
+    stores.events.add_commit_listener(stores.relations.on_committed)
     stores.events.add_batch_writer(RelationsStore.write_relations)
     stores.events.add_batch_writer(UserDirectoryStore.write_from_events)
     stores.events.add_batch_writer(stores.search.write_from_events)

@@ -84,9 +84,9 @@ class RoomBatch:
 
 #: What another domain records from each persisted batch, inside its transaction.
 BatchWriter = Callable[[Connection, Sequence[StoredEvent]], Awaitable[None]]
-#: What another store remembers of each committed batch; runs before any sync token can
-#: cover the batch's positions, and must not fail.
-CommitListener = Callable[[Sequence[StoredEvent]], None]
+#: What another store remembers of each committed batch (given with its stored events);
+#: runs before any sync token can cover the batch's positions, and must not fail.
+CommitListener = Callable[[RoomBatch, Sequence[StoredEvent]], None]
 
 #: Rooms whose forward extremities stay known without a read.
 EXTREMITIES_CACHE_ROOMS = 10_000
@@ -207,7 +207,8 @@ class EventsStore:
     def add_commit_listener(self, listener: CommitListener) -> None:
         """Have `listener` see every batch once it has committed, while its positions
         are still in flight (composition root): what another store keeps in memory of
-        the events (the sync's memberships and rooms' newest positions)."""
+        the events (the sync's memberships and rooms' newest positions, the events
+        known to have no relations)."""
         self._commit_listeners.append(listener)
 
     async def persist_batch(
@@ -279,7 +280,7 @@ class EventsStore:
             [self._newest_membership, *(s.stream_ordering for s in stored if _is_membership(s))]
         )
         for listener in self._commit_listeners:
-            listener(stored)
+            listener(batch, stored)
 
     async def _pending_redaction(self, conn: Connection, item: EventToPersist) -> str | None:
         """A redaction we already hold for an event arriving now."""

@@ -1,6 +1,10 @@
 """Event relationships: written with the events (a batch writer of EventsStore), read
 for /relations, /threads and bundled aggregations. Relations of redacted events are
-left out of every read: redaction removes `m.relates_to`."""
+left out of every read: redaction removes `m.relates_to`.
+
+Most events have no relations, and every /sync bundles the aggregations of its
+timeline's events: the events known to have none are kept in memory, so a timeline of
+new messages is bundled without a read."""
 
 from __future__ import annotations
 
@@ -8,7 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ranvier.storage.database import Connection, Database
-from ranvier.storage.events import StoredEvent
+from ranvier.storage.events import RoomBatch, StoredEvent
+from ranvier.storage.lru import LruCache
+
+#: Events known to have no live relations (the newest ones: those syncs bundle).
+CHILDLESS_CACHE_EVENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,24 @@ def _marks(items: Sequence[object]) -> str:
 class RelationsStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # event ID -> True: no live relation names it
+        self._childless: LruCache[str, bool] = LruCache(CHILDLESS_CACHE_EVENTS)
+        # Batches with relations committed so far: a read that one overtook may have
+        # missed its rows.
+        self._relation_commits = 0
+
+    def on_committed(self, batch: RoomBatch, stored: Sequence[StoredEvent]) -> None:
+        """Keep the events this server built as childless: their IDs are new, so no
+        relation can name them yet; forget it of the parents of new relations
+        (EventsStore commit listener)."""
+        for item in batch.events:
+            if item.built_here:
+                self._childless.set(item.event.event_id, True)
+        parents = [relation[0] for s in stored if (relation := relation_of(s)) is not None]
+        if parents:
+            self._relation_commits += 1
+        for parent in parents:
+            self._childless.pop(parent)
 
     @staticmethod
     async def write_relations(conn: Connection, stored: Sequence[StoredEvent]) -> None:
@@ -101,16 +127,24 @@ class RelationsStore:
     async def get_relations_for(self, parent_ids: Sequence[str]) -> list[Relation]:
         """Every live relation to any of `parent_ids` (bundled aggregations: one query
         per batch of events), oldest first."""
-        if not parent_ids:
+        wanted = [p for p in parent_ids if self._childless.get(p) is None]
+        if not wanted:
             return []
-        return [
+        commits = self._relation_commits
+        relations = [
             Relation(*row)
             for row in await self._db.fetchall(
-                _LIVE + f" AND r.relates_to_id IN ({_marks(parent_ids)})"
+                _LIVE + f" AND r.relates_to_id IN ({_marks(wanted)})"
                 " ORDER BY r.stream_ordering",
-                *parent_ids,
+                *wanted,
             )
         ]
+        if commits == self._relation_commits:  # no relation committed meanwhile
+            named = {r.relates_to_id for r in relations}
+            for parent in wanted:
+                if parent not in named:
+                    self._childless.set(parent, True)
+        return relations
 
     async def get_threads(
         self, room_id: str, *, participant: str | None, before: int | None, limit: int

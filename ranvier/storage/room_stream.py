@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ranvier.storage.database import Database
-from ranvier.storage.events import EVENT_COLUMNS, EventsStore, StoredEvent
+from ranvier.storage.events import EVENT_COLUMNS, EventsStore, RoomBatch, StoredEvent
 from ranvier.storage.lru import LruCache
 from ranvier.storage.newest_positions import NewestPositions
 
@@ -109,7 +109,7 @@ class RoomStreamStore:
         """Every event up to `events_position` was stored before this process began."""
         self._newest_events = NewestPositions(events_position, NEWEST_EVENT_ROOMS)
 
-    def on_committed(self, stored: Sequence[StoredEvent]) -> None:
+    def on_committed(self, batch: RoomBatch, stored: Sequence[StoredEvent]) -> None:
         """Remember a committed batch's events (EventsStore commit listener)."""
         for s in stored:
             event = s.event

@@ -1,7 +1,8 @@
 """What an incremental /sync takes from memory rather than the database (docs/SYNC.md):
 the user's membership events and join positions, the rooms with new events, the
-device's key counts. Each must follow every change the server commits, including one
-that lands while a read that fills the memory is in flight."""
+device's key counts, the events known to have no relations. Each must follow every
+change the server commits, including one that lands while a read that fills the memory
+is in flight."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from ranvier.server import HomeServer
-from ranvier.storage.events import StoredEvent
+from ranvier.storage.events import RoomBatch, StoredEvent
 from ranvier.storage.newest_positions import NewestPositions
 
 from .e2e_helpers import Device
@@ -134,7 +135,7 @@ async def test_a_batch_is_remembered_before_its_positions_can_reach_a_sync_token
     events = server.stores.events
     seen: list[tuple[int, int]] = []
 
-    def listener(stored: Sequence[StoredEvent]) -> None:
+    def listener(batch: RoomBatch, stored: Sequence[StoredEvent]) -> None:
         seen.append((events.stream.current, min(s.stream_ordering for s in stored)))
 
     events.add_commit_listener(listener)
@@ -192,3 +193,53 @@ async def test_key_counts_read_while_a_claim_commits_are_not_kept(
     assert (await store.key_counts(alice.user_id, alice.device_id))[0] == {
         "signed_curve25519": 1
     }
+
+
+async def _react(client: Any, user: User, room_id: str, target: str, txn: str) -> str:
+    content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": target, "key": "+1"}}
+    path = f"/rooms/{q(room_id)}/send/m.reaction/{txn}"
+    return (await ok(client, "PUT", path, user, content))["event_id"]  # type: ignore[no-any-return]
+
+
+async def test_a_new_relation_reaches_the_bundle_of_an_event_known_childless(
+    client: Any, alice: User, bob: User
+) -> None:
+    room_id = await create_room(client, alice, preset="public_chat")
+    await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
+    target = await send_message(client, alice, room_id, "react to me", "t1")
+    body = await sync(client, bob)  # known to have no relations since its commit
+    assert "m.relations" not in timeline(body, room_id)[-1]["unsigned"]
+    edit = {
+        "msgtype": "m.text", "body": "* edited",
+        "m.new_content": {"msgtype": "m.text", "body": "edited"},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": target},
+    }
+    await ok(client, "PUT", f"/rooms/{q(room_id)}/send/m.room.message/t3", alice, edit)
+    event = await ok(client, "GET", f"/rooms/{q(room_id)}/event/{q(target)}", alice)
+    assert event["unsigned"]["m.relations"]["m.replace"]["content"]["body"] == "* edited"
+
+
+async def test_relations_read_while_a_relation_commits_are_not_kept_as_none(
+    client: Any, server: HomeServer, alice: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room_id = await create_room(client, alice, preset="private_chat")
+    target = await send_message(client, alice, room_id, "react to me", "t1")
+    relations = server.stores.relations
+    relations._childless.pop(target)  # as if dropped from memory: the next read fills it
+    read_done, release = asyncio.Event(), asyncio.Event()
+    fetchall = server.db.fetchall
+
+    async def slow_relations_read(sql: str, *args: Any) -> list[tuple]:
+        rows = await fetchall(sql, *args)
+        if "FROM event_relations" in sql and not read_done.is_set():
+            read_done.set()
+            await release.wait()
+        return rows
+
+    monkeypatch.setattr(server.db, "fetchall", slow_relations_read)
+    reading = asyncio.create_task(relations.get_relations_for([target]))
+    await read_done.wait()
+    reaction = await _react(client, alice, room_id, target, "t2")
+    release.set()
+    assert await reading == []  # read before the reaction committed
+    assert [r.event_id for r in await relations.get_relations_for([target])] == [reaction]
