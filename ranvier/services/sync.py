@@ -147,7 +147,8 @@ class SyncService:
 
     async def _build(self, req: SyncRequest, to: SyncToken) -> tuple[dict[str, Any], list[str]]:
         since = req.since
-        # Both from memory, unless the user has not synced for a long time.
+        # Both from memory (docs/SYNC.md), but for a user's first sync since start-up
+        # and a `since` older than memory holds.
         rooms = await self._classify(req, to)
         changed = await self._changed_rooms(req, to, rooms.joined)
         specs: dict[str, RoomSyncSpec] = {}
