@@ -14,10 +14,10 @@ from .canonical_json import check_strict_json, encode_canonical_json
 from .errors import InvalidEvent, InvalidIdentifier
 from .event_validation import validate_pdu
 from .events import Event
-from .hashing import compute_content_hash, compute_event_id
+from .hashing import compute_content_hash, event_id_from_reference_hash, reference_part
 from .identifiers import parse_user_id
 from .room_versions import EventFormat, RoomVersion
-from .signing import sign_event
+from .signing import add_signature
 
 _REQUIRED_FIELDS = frozenset(
     {"type", "sender", "content", "prev_events", "auth_events", "depth", "origin_server_ts"}
@@ -86,11 +86,13 @@ def build_event(
         check_strict_json(pdu)
     pdu["hashes"] = {"sha256": encode_base64(compute_content_hash(pdu, float_free=strict))}
     pdu["signatures"] = {}
-    signed = sign_event(pdu, room_version, server_name, signing_key, float_free=strict)
+    # The signature and the event ID (the reference hash) cover the same bytes.
+    covered = encode_canonical_json(reference_part(pdu, room_version), float_free=strict)
+    signed = add_signature(pdu, covered, server_name, signing_key)
     validate_pdu(signed, room_version, strict_checked=strict)
     event_id = (
         None if room_version.event_format is EventFormat.V1
-        else compute_event_id(signed, room_version, float_free=strict)
+        else event_id_from_reference_hash(hashlib.sha256(covered).digest(), room_version)
     )
     return Event(signed, room_version, event_id)
 

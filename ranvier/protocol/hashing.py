@@ -49,15 +49,22 @@ def check_content_hash(pdu: Mapping[str, Any]) -> None:
         raise HashError("'hashes.sha256' does not match the event's content")
 
 
+def reference_part(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
+    """The redacted event minus `signatures` and `unsigned`: what the reference hash
+    covers, and what a server's signature covers too (appendices.md "Signing JSON")."""
+    redacted = redact(pdu, room_version)
+    redacted.pop("signatures", None)
+    redacted.pop("unsigned", None)
+    return redacted
+
+
 def compute_reference_hash(
     pdu: Mapping[str, Any], room_version: RoomVersion, *, float_free: bool = False
 ) -> bytes:
     """SHA-256 over the redacted event minus `signatures` and `unsigned`. It names the
     event: v1/v2 references carry it beside the ID; from v3 it is the ID."""
-    redacted = redact(pdu, room_version)
-    redacted.pop("signatures", None)
-    redacted.pop("unsigned", None)
-    return hashlib.sha256(encode_canonical_json(redacted, float_free=float_free)).digest()
+    covered = reference_part(pdu, room_version)
+    return hashlib.sha256(encode_canonical_json(covered, float_free=float_free)).digest()
 
 
 def compute_event_id(
@@ -65,12 +72,16 @@ def compute_event_id(
 ) -> str:
     """The event ID of a v3+ event: `$` and its reference hash in unpadded base64,
     standard (v3) or URL-safe (v4+)."""
+    return event_id_from_reference_hash(
+        compute_reference_hash(pdu, room_version, float_free=float_free), room_version
+    )
+
+
+def event_id_from_reference_hash(reference_hash: bytes, room_version: RoomVersion) -> str:
+    """The v3+ event ID of an event with this reference hash."""
     if room_version.event_format is EventFormat.V1:
         raise ValueError(
             f"room version {room_version.identifier} events carry their ID in 'event_id'"
         )
-    encoded = encode_base64(
-        compute_reference_hash(pdu, room_version, float_free=float_free),
-        urlsafe=room_version.event_format is EventFormat.V3,
-    )
+    encoded = encode_base64(reference_hash, urlsafe=room_version.event_format is EventFormat.V3)
     return "$" + encoded

@@ -17,8 +17,8 @@ from unpaddedbase64 import encode_base64
 from .canonical_json import encode_canonical_json
 from .errors import SignatureError
 from .events import Event
+from .hashing import reference_part
 from .identifiers import server_name_of
-from .redaction import redact
 from .room_versions import EventFormat, RoomVersion
 
 #: rooms/v5 "Signing key validity period": a key is never trusted for more than seven
@@ -36,10 +36,19 @@ def sign_event(
     The event must already carry its content hash: the signature covers the redacted
     event, and `hashes` is what binds it to the parts redaction removes.
     """
+    covered = encode_canonical_json(reference_part(pdu, room_version), float_free=float_free)
+    return add_signature(pdu, covered, server_name, signing_key)
+
+
+def add_signature(
+    pdu: Mapping[str, Any], covered: bytes, server_name: str, signing_key: SigningKey
+) -> dict[str, Any]:
+    """`sign_event` for a caller that already holds `covered`, the canonical JSON of
+    the event's reference part (`hashing.reference_part`): the bytes the event ID is
+    hashed from, so a new event's are encoded once."""
     # appendices.md "Signing JSON": ed25519 over the canonical JSON of the object
     # without `signatures` and `unsigned`, in unpadded base64 under `alg:version`.
-    signed_bytes = encode_canonical_json(_signed_part(pdu, room_version), float_free=float_free)
-    signature = encode_base64(signing_key.sign(signed_bytes).signature)
+    signature = encode_base64(signing_key.sign(covered).signature)
     result = dict(pdu)
     signatures = {name: dict(sigs) for name, sigs in pdu.get("signatures", {}).items()}
     signatures.setdefault(server_name, {})[f"{signing_key.alg}:{signing_key.version}"] = signature
@@ -52,7 +61,7 @@ def verify_event_signature(
 ) -> None:
     """Raise `SignatureError` unless `server_name` signed the redacted form of `pdu` with
     `verify_key` (whose `alg:version` names the signature to check)."""
-    redacted = _signed_part(pdu, room_version)
+    redacted = reference_part(pdu, room_version)
     signatures = pdu.get("signatures")
     if not isinstance(signatures, Mapping) or not isinstance(signatures.get(server_name), Mapping):
         raise SignatureError(f"event has no signatures from {server_name}")
@@ -61,13 +70,6 @@ def verify_event_signature(
         verify_signed_json(redacted, server_name, verify_key)
     except SignatureVerifyException as e:
         raise SignatureError(f"bad signature from {server_name}: {e}") from None
-
-
-def _signed_part(pdu: Mapping[str, Any], room_version: RoomVersion) -> dict[str, Any]:
-    redacted = redact(pdu, room_version)
-    redacted.pop("signatures", None)
-    redacted.pop("unsigned", None)
-    return redacted
 
 
 def required_signature_servers(event: Event) -> set[str]:
