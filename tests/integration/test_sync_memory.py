@@ -17,6 +17,7 @@ from ranvier.storage.events import RoomBatch, StoredEvent
 from ranvier.storage.newest_positions import NewestPositions
 
 from .e2e_helpers import Device
+from .paused_reads import pause_read
 from .room_helpers import User, create_room, ok, q, send_message
 from .sync_helpers import bodies, sync, timeline
 
@@ -90,22 +91,11 @@ async def test_a_membership_committed_while_its_read_is_in_flight_is_kept(
 ) -> None:
     room_id = await create_room(client, alice, preset="public_chat")
     stream = server.stores.room_stream
-    read_done, release = asyncio.Event(), asyncio.Event()
-    fetchall = server.db.fetchall
-
-    async def slow_membership_read(sql: str, *args: Any) -> list[tuple]:
-        rows = await fetchall(sql, *args)
-        if "FROM room_memberships" in sql and not read_done.is_set():
-            # The read has its rows; the join below commits before it hands them over.
-            read_done.set()
-            await release.wait()
-        return rows
-
-    monkeypatch.setattr(server.db, "fetchall", slow_membership_read)
+    paused = pause_read(server.db, monkeypatch, "FROM room_memberships")
     reading = asyncio.create_task(stream.user_memberships(bob.user_id, LATER))
-    await read_done.wait()
+    await paused.read_done.wait()
     await ok(client, "POST", f"/join/{q(room_id)}", bob, {})
-    release.set()
+    paused.release.set()
     assert [(r.room_id, r.membership) for r in await reading] == [(room_id, "join")]
     # and what the read left in memory has it too
     rooms = (await sync(client, bob))["rooms"]
@@ -173,22 +163,12 @@ async def test_key_counts_read_while_a_claim_commits_are_not_kept(
     device = Device(alice)
     await device.upload(client, one_time_keys=device.one_time_keys(2))
     store = server.stores.e2e_keys
-    read_done, release = asyncio.Event(), asyncio.Event()
-    fetchall = server.db.fetchall
-
-    async def slow_count_read(sql: str, *args: Any) -> list[tuple]:
-        rows = await fetchall(sql, *args)
-        if "COUNT(*) FROM e2e_one_time_keys" in sql and not read_done.is_set():
-            read_done.set()
-            await release.wait()
-        return rows
-
-    monkeypatch.setattr(server.db, "fetchall", slow_count_read)
+    paused = pause_read(server.db, monkeypatch, "COUNT(*) FROM e2e_one_time_keys")
     reading = asyncio.create_task(store.key_counts(alice.user_id, alice.device_id))
-    await read_done.wait()
+    await paused.read_done.wait()
     wanted = {"one_time_keys": {alice.user_id: {alice.device_id: "signed_curve25519"}}}
     await ok(client, "POST", "/keys/claim", bob, wanted)
-    release.set()
+    paused.release.set()
     assert (await reading)[0] == {"signed_curve25519": 2}  # read before the claim
     assert (await store.key_counts(alice.user_id, alice.device_id))[0] == {
         "signed_curve25519": 1
@@ -226,20 +206,10 @@ async def test_relations_read_while_a_relation_commits_are_not_kept_as_none(
     target = await send_message(client, alice, room_id, "react to me", "t1")
     relations = server.stores.relations
     relations._childless.pop(target)  # as if dropped from memory: the next read fills it
-    read_done, release = asyncio.Event(), asyncio.Event()
-    fetchall = server.db.fetchall
-
-    async def slow_relations_read(sql: str, *args: Any) -> list[tuple]:
-        rows = await fetchall(sql, *args)
-        if "FROM event_relations" in sql and not read_done.is_set():
-            read_done.set()
-            await release.wait()
-        return rows
-
-    monkeypatch.setattr(server.db, "fetchall", slow_relations_read)
+    paused = pause_read(server.db, monkeypatch, "FROM event_relations")
     reading = asyncio.create_task(relations.get_relations_for([target]))
-    await read_done.wait()
+    await paused.read_done.wait()
     reaction = await _react(client, alice, room_id, target, "t2")
-    release.set()
+    paused.release.set()
     assert await reading == []  # read before the reaction committed
     assert [r.event_id for r in await relations.get_relations_for([target])] == [reaction]

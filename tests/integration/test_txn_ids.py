@@ -14,6 +14,8 @@ from ranvier.storage import txn_ids
 from ranvier.storage.database import Database
 from ranvier.storage.txn_ids import DeviceTxnIds, TxnKey
 
+from .paused_reads import pause_read
+
 
 async def _store(db: Database, txn: TxnKey, event_id: str) -> None:
     await db.execute(
@@ -57,26 +59,18 @@ async def test_ids_stored_before_start_are_found_and_new_ones_need_no_read(
     assert await ids.event_id(TxnKey("@b:test", "DEV", "t3")) is None
 
 
-async def test_a_commit_while_the_ids_are_read_is_not_missed(database: Database) -> None:
+async def test_a_commit_while_the_ids_are_read_is_not_missed(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     ids = DeviceTxnIds(database)
     txn = TxnKey("@a:test", "DEV", "late")
-    read_done, commit_done = asyncio.Event(), asyncio.Event()
-    real_fetchall = database.fetchall
-
-    async def slow_fetchall(*args: Any) -> list[tuple]:
-        rows = await real_fetchall(*args)  # the snapshot, taken before the commit
-        read_done.set()
-        await commit_done.wait()
-        return rows
-
-    database.fetchall = slow_fetchall  # type: ignore[method-assign]
+    paused = pause_read(database, monkeypatch, "FROM event_txn_ids")
     lookup = asyncio.create_task(ids.event_id(TxnKey("@a:test", "DEV", "first")))
-    await read_done.wait()
+    await paused.read_done.wait()
     await _store(database, txn, "$late")
     ids.committed([txn])
-    commit_done.set()
+    paused.release.set()
     assert await lookup is None
-    database.fetchall = real_fetchall  # type: ignore[method-assign]
     assert await ids.event_id(txn) == "$late"
 
 
