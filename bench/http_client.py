@@ -66,9 +66,7 @@ class _Connection(asyncio.Protocol):
         self._buffer.clear()
         self._headers_end = -1
         try:
-            self._transport.write(head + body if len(body) < 65536 else head)
-            if len(body) >= 65536:
-                self._transport.write(body)
+            self._transport.write(head + body)
             return await self._waiter
         finally:
             self._waiter = None
