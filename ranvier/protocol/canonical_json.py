@@ -60,6 +60,31 @@ def _has_float(obj: Any) -> bool:
 def check_strict_json(obj: Any) -> None:
     """Raise `InvalidJson` if `obj` holds a float or an integer outside the safe range
     anywhere in its structure (the rule room versions 6+ enforce, rooms/v6.md)."""
+    if not _plainly_strict(obj):
+        _raise_strict_violation(obj)
+
+
+def _plainly_strict(obj: Any) -> bool:
+    """True when `obj` is made only of the exact JSON types with safe integers. Every
+    event built or received takes this walk, so it carries no paths; False sends the
+    value to `_raise_strict_violation`, which finds and names the fault (or accepts a
+    value made with subclasses of the JSON types)."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is str or kind is bool or value is None:
+            continue
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif kind is not int or not MIN_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            return False
+    return True
+
+
+def _raise_strict_violation(obj: Any) -> None:
     stack: list[tuple[str, Any]] = [("", obj)]
     while stack:
         path, value = stack.pop()

@@ -120,6 +120,12 @@ class PresenceService:
             return
         now = self._clock.time_ms()
         self._connect(user_id, now)
+        live = self._live.get(user_id)
+        if live is not None and rules.after_activity(live, now) is live:
+            # Active within the window already (every send of a chatty user): nothing
+            # to publish, so no lock. A change in flight has set `_live` already; this
+            # activity then simply came first.
+            return
         await self._change(user_id, lambda p: rules.after_activity(p, now))
 
     async def check_timeouts(self) -> None:

@@ -114,10 +114,15 @@ _SQLITE_INSERT_AUTH = f"{_INSERT_AUTH} VALUES (?, ?) ON CONFLICT DO NOTHING"
 _SQLITE_INSERT_GROUPS = f"{_INSERT_GROUPS} VALUES (?, ?, ?)"
 _SQLITE_INSERT_TXNS = f"{_INSERT_TXNS} VALUES (?, ?, ?, ?, ?, ?)"
 
+#: A room's extremities are one row, replaced whole (schema 0106).
+_WRITE_EXTREMITIES = (
+    "INSERT INTO room_forward_extremities (room_id, event_ids) VALUES (?, ?)"
+    " ON CONFLICT (room_id) DO UPDATE SET event_ids = excluded.event_ids"
+)
+
 # The rows of _EventRows in one round trip: each table's rows arrive as one array per
-# column and are inserted by a data-modifying CTE. The extremities' delete spares the
-# new ones and their insert skips those already there, so neither depends on the order
-# PostgreSQL runs the CTEs in (all of them see the snapshot the statement started with).
+# column and are inserted by a data-modifying CTE; the extremities' row is replaced
+# only when the batch changed them.
 _POSTGRES_WRITE_EVENTS = (
     f"WITH new_events AS ({_INSERT_EVENTS} SELECT * FROM unnest(?::bigint[], ?::text[],"
     " ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[], ?::text[], ?::bigint[],"
@@ -129,10 +134,9 @@ _POSTGRES_WRITE_EVENTS = (
     f" groups AS ({_INSERT_GROUPS} SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[])),"
     f" txns AS ({_INSERT_TXNS} SELECT * FROM unnest(?::text[], ?::text[], ?::text[],"
     " ?::text[], ?::text[], ?::bigint[])),"
-    " old_tips AS (DELETE FROM forward_extremities WHERE room_id = ?::text AND ?::boolean"
-    " AND event_id <> ALL(?::text[])),"
-    " new_tips AS (INSERT INTO forward_extremities (room_id, event_id)"
-    " SELECT ?::text, unnest(?::text[]) ON CONFLICT DO NOTHING)"
+    " tips AS (INSERT INTO room_forward_extremities (room_id, event_ids)"
+    " SELECT ?::text, ?::text WHERE ?::boolean"
+    " ON CONFLICT (room_id) DO UPDATE SET event_ids = excluded.event_ids)"
     " SELECT 1"
 )
 
@@ -394,10 +398,10 @@ class EventsStore:
         cached = self._extremities.get(room_id)
         if cached is not None:
             return list(cached)
-        rows = await self._db.fetchall(
-            "SELECT event_id FROM forward_extremities WHERE room_id = ?", room_id
+        stored = await self._db.fetchval(
+            "SELECT event_ids FROM room_forward_extremities WHERE room_id = ?", room_id
         )
-        extremities = sorted(r[0] for r in rows)
+        extremities = sorted(orjson.loads(stored)) if stored is not None else []
         self._extremities.set(room_id, tuple(extremities))
         return extremities
 
@@ -491,18 +495,13 @@ async def _write_event_rows(conn: Connection, batch: RoomBatch, rows: _EventRows
     await conn.executemany(_SQLITE_INSERT_GROUPS, rows.groups)
     await conn.executemany(_SQLITE_INSERT_TXNS, rows.txns)
     if batch.forward_extremities is not None:
-        await conn.execute("DELETE FROM forward_extremities WHERE room_id = ?", batch.room_id)
-        await conn.executemany(
-            "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
-            [(batch.room_id, e) for e in sorted(batch.forward_extremities)],
-        )
+        await conn.execute(_WRITE_EXTREMITIES, batch.room_id, _extremities_json(batch))
 
 
 async def _write_event_rows_postgres(
     conn: Connection, batch: RoomBatch, rows: _EventRows
 ) -> None:
     """The same rows in one statement, so one round trip instead of seven."""
-    tips = sorted(batch.forward_extremities or ())
     await conn.execute(
         _POSTGRES_WRITE_EVENTS,
         *_columns(rows.events, 14),
@@ -510,9 +509,12 @@ async def _write_event_rows_postgres(
         *_columns(rows.auth, 2),
         *_columns(rows.groups, 3),
         *_columns(rows.txns, 6),
-        batch.room_id, batch.forward_extremities is not None, tips,
-        batch.room_id, tips,
+        batch.room_id, _extremities_json(batch), batch.forward_extremities is not None,
     )
+
+
+def _extremities_json(batch: RoomBatch) -> str:
+    return orjson.dumps(sorted(batch.forward_extremities or ())).decode()
 
 
 def _columns(rows: Sequence[tuple], width: int) -> list[list[Any]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import orjson
 import pytest
 
 from ranvier.storage.database import Database, IntegrityError, postgres_statement
@@ -208,4 +209,27 @@ def test_sqlite_scripts_split_on_statement_boundaries() -> None:
     assert split_sqlite_script(script) == [
         "CREATE TABLE a (x TEXT DEFAULT ';');",
         "-- comment only;\nCREATE TRIGGER t AFTER INSERT ON a BEGIN UPDATE a SET x = 'y'; END;",
+    ]
+
+
+async def test_extremities_move_to_one_row_per_room(database: Database) -> None:
+    # The database as it was before 0106: one row per (room, extremity).
+    await database.execute("DROP TABLE room_forward_extremities")
+    await database.execute(
+        "CREATE TABLE forward_extremities (room_id TEXT NOT NULL, event_id TEXT NOT NULL,"
+        " PRIMARY KEY (room_id, event_id))"
+    )
+    await database.executemany(
+        "INSERT INTO forward_extremities (room_id, event_id) VALUES (?, ?)",
+        [("!a:x", "$2"), ("!a:x", "$1"), ("!b:x", "$3")],
+    )
+    await database.execute(
+        "DELETE FROM schema_migrations WHERE id = '0106_room_forward_extremities'"
+    )
+    assert await apply_migrations(database) == ["0106_room_forward_extremities"]
+    rows = await database.fetchall(
+        "SELECT room_id, event_ids FROM room_forward_extremities ORDER BY room_id"
+    )
+    assert [(room, orjson.loads(ids)) for room, ids in rows] == [
+        ("!a:x", ["$1", "$2"]), ("!b:x", ["$3"])
     ]

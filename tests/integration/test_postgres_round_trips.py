@@ -200,9 +200,9 @@ async def test_a_send_writes_its_graph_rows_on_either_engine(
     assert await db.fetchall(
         "SELECT user_id, device_id, txn_id FROM event_txn_ids WHERE event_id = ?", event_id
     ) == [(alice.user_id, alice.device_id, "t-rows")]
-    assert await db.fetchall(
-        "SELECT event_id FROM forward_extremities WHERE room_id = ?", room_id
-    ) == [(event_id,)]
+    assert await db.fetchval(
+        "SELECT event_ids FROM room_forward_extremities WHERE room_id = ?", room_id
+    ) == f'["{event_id}"]'
     assert await server.stores.events.get_forward_extremities(room_id) == [event_id]
 
 

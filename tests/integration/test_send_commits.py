@@ -4,6 +4,7 @@ transaction fails leaves none of them behind, in the database or in memory."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -149,3 +150,35 @@ async def test_a_failed_batch_leaves_the_rooms_head_where_it_was(
     stored = await server.stores.events.get_event(after)
     assert stored is not None
     assert stored.event.prev_event_ids() == [last]
+
+
+async def test_a_caller_that_goes_away_still_has_its_event_written(
+    client: Any, server: HomeServer, alice: User, bob: User, room_id: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A client that disconnects mid-send cancels its handler: the event it asked for is
+    # written anyway (later events build on it), and the batch goes on without an answer
+    # for it, and without an error.
+    gate = asyncio.Event()
+    written: list[str] = []
+
+    async def held_at_the_gate(conn: Connection, stored: Sequence[StoredEvent]) -> None:
+        written.extend(s.event.event_id for s in stored)
+        await gate.wait()
+
+    server.stores.events.add_batch_writer(held_at_the_gate)
+    gone = NewEvent("m.room.message", alice.user_id, {"msgtype": "m.text", "body": "gone"})
+    caller = asyncio.create_task(server.event_creator.send(room_id, gone))
+    while not written:
+        await asyncio.sleep(0)
+    gone_ids = list(written)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    gate.set()
+
+    after = await send_message(client, bob, room_id, "still here", "1")
+    stored = await server.stores.events.get_event(after)
+    assert stored is not None
+    assert stored.event.prev_event_ids() == gone_ids
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from typing import Any
 
 import canonicaljson
@@ -85,6 +86,8 @@ def test_strict_json_rejects_floats_and_unsafe_integers(value: Any, message: str
         {},
         {"a": [MAX_SAFE_INTEGER, MIN_SAFE_INTEGER, 0, True, False, None, "x"]},
         ("tuple", 1),
+        # subclasses of the JSON types take the slower, path-naming walk
+        OrderedDict(a=[1, "x"]),
     ],
 )
 def test_strict_json_accepts_safe_values(value: Any) -> None:
