@@ -145,6 +145,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         # the results file.
         options = RunOptions(reps, args.rep_timeout, args.workdir / "profile"
                              if args.profile and name == "ranvier" else None)
+        await servers.settle(args.postgres)
         logging.info("starting %s", name)
         per_server[name] = await run_server(starters[name], scenarios, sizes, options)
 

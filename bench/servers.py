@@ -93,6 +93,20 @@ async def fresh_postgres_database(name: str) -> dict[str, Any]:
     return {"name": "psycopg2", "args": args}
 
 
+async def settle(postgres: bool) -> None:
+    """Write out what the previous server left in memory before the next one starts:
+    the kernel's dirty pages (a SQLite file) and, with --postgres, PostgreSQL's dirty
+    buffers (a CHECKPOINT). Otherwise the flushing of the first server's writes runs
+    during the second one's timings, on a machine of two CPUs, and is charged to it."""
+    await asyncio.to_thread(os.sync)
+    if postgres:
+        conn = await asyncpg.connect(POSTGRES_DSN)
+        try:
+            await conn.execute("CHECKPOINT")
+        finally:
+            await conn.close()
+
+
 async def analyze_postgres_database(name: str) -> None:
     """Update the planner's statistics of every table in `name`, as autovacuum does
     after large inserts on a production server. (This machine's PostgreSQL runs with
