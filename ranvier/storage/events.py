@@ -115,10 +115,9 @@ _SQLITE_INSERT_GROUPS = f"{_INSERT_GROUPS} VALUES (?, ?, ?)"
 _SQLITE_INSERT_TXNS = f"{_INSERT_TXNS} VALUES (?, ?, ?, ?, ?, ?)"
 
 #: A room's extremities are one row, replaced whole (schema 0106).
-_WRITE_EXTREMITIES = (
-    "INSERT INTO room_forward_extremities (room_id, event_ids) VALUES (?, ?)"
-    " ON CONFLICT (room_id) DO UPDATE SET event_ids = excluded.event_ids"
-)
+_INSERT_TIPS = "INSERT INTO room_forward_extremities (room_id, event_ids)"
+_REPLACE_TIPS = " ON CONFLICT (room_id) DO UPDATE SET event_ids = excluded.event_ids"
+_SQLITE_WRITE_TIPS = f"{_INSERT_TIPS} VALUES (?, ?){_REPLACE_TIPS}"
 
 # The rows of _EventRows in one round trip: each table's rows arrive as one array per
 # column and are inserted by a data-modifying CTE; the extremities' row is replaced
@@ -134,9 +133,7 @@ _POSTGRES_WRITE_EVENTS = (
     f" groups AS ({_INSERT_GROUPS} SELECT * FROM unnest(?::text[], ?::bigint[], ?::bigint[])),"
     f" txns AS ({_INSERT_TXNS} SELECT * FROM unnest(?::text[], ?::text[], ?::text[],"
     " ?::text[], ?::text[], ?::bigint[])),"
-    " tips AS (INSERT INTO room_forward_extremities (room_id, event_ids)"
-    " SELECT ?::text, ?::text WHERE ?::boolean"
-    " ON CONFLICT (room_id) DO UPDATE SET event_ids = excluded.event_ids)"
+    f" tips AS ({_INSERT_TIPS} SELECT ?::text, ?::text WHERE ?::boolean{_REPLACE_TIPS})"
     " SELECT 1"
 )
 
@@ -495,7 +492,7 @@ async def _write_event_rows(conn: Connection, batch: RoomBatch, rows: _EventRows
     await conn.executemany(_SQLITE_INSERT_GROUPS, rows.groups)
     await conn.executemany(_SQLITE_INSERT_TXNS, rows.txns)
     if batch.forward_extremities is not None:
-        await conn.execute(_WRITE_EXTREMITIES, batch.room_id, _extremities_json(batch))
+        await conn.execute(_SQLITE_WRITE_TIPS, batch.room_id, _extremities_json(batch))
 
 
 async def _write_event_rows_postgres(
